@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The capability table: what `MSHV_CHECK_EXTENSION` answers.
+//!
+//! Every ABI element (ioctl, flag bit, mmap offset, passthrough hypercall) belongs to exactly one
+//! capability, added in the same commit as the element. Adding one is an entry in [`CAPS`], a
+//! test in the suite below, and a line in `Documentation/mshv.rst`. Numbers live in
+//! `uapi/linux/mshv.h` and are never reused.
+
+use kernel::prelude::*;
+
+use crate::mshv_uapi::cap;
+
+/// How a supported capability is answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// Supported, answered with this positive value: 1 for a plain feature, the limit for a
+    /// value-bearing capability.
+    Value(u32),
+}
+
+/// One supported capability.
+pub(crate) struct Cap {
+    /// The number userspace asks for.
+    pub(crate) id: u32,
+    /// The name of the number in `uapi/linux/mshv.h`.
+    pub(crate) name: &'static str,
+    /// The answer.
+    pub(crate) answer: Answer,
+}
+
+/// Every capability this build supports. Ids missing here (unknown, reserved, or VTL-only ones)
+/// are answered 0.
+pub(crate) static CAPS: &[Cap] = &[Cap {
+    id: cap::CORE_API_STABLE,
+    name: "MSHV_CAP_CORE_API_STABLE",
+    answer: Answer::Value(1),
+}];
+
+/// The largest answer: it travels back as the ioctl's `int` return value.
+const MAX_ANSWER: u32 = i32::MAX as u32;
+
+/// Answers `MSHV_CHECK_EXTENSION` for capability `id`: 0 when unsupported or unknown.
+pub(crate) fn check_extension(id: u32) -> u32 {
+    match CAPS.iter().find(|c| c.id == id).map(|c| c.answer) {
+        Some(Answer::Value(v)) => v.min(MAX_ANSWER),
+        None => 0,
+    }
+}
+
+#[kunit_tests(mshv_caps)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_names_are_unique() {
+        for (i, a) in CAPS.iter().enumerate() {
+            for b in &CAPS[i + 1..] {
+                assert!(a.id != b.id);
+                assert!(a.name != b.name);
+            }
+        }
+    }
+
+    #[test]
+    fn names_match_the_header() {
+        // The header's values are checked against the C compiler by the `mshv_uapi` suite; here
+        // each entry's name must be the header's name for its id.
+        for c in CAPS {
+            let mirror = crate::mshv_uapi::CONSTANTS
+                .iter()
+                .find(|(n, _)| *n == c.name)
+                .map(|&(_, v)| v);
+            assert_eq!(mirror, Some(u64::from(c.id)));
+        }
+    }
+
+    #[test]
+    fn answers_are_positive_ints() {
+        for c in CAPS {
+            let Answer::Value(v) = c.answer;
+            assert!(v > 0 && v <= MAX_ANSWER);
+            assert_eq!(check_extension(c.id), v);
+        }
+    }
+
+    #[test]
+    fn core_api_stable_answers_one() {
+        assert_eq!(check_extension(cap::CORE_API_STABLE), 1);
+    }
+
+    #[test]
+    fn unsupported_and_unknown_ids_answer_zero() {
+        // Not provided yet, VTL-only, taken out of tree, and never assigned.
+        for id in [
+            cap::REGISTER_PAGE,
+            cap::VTL_RETURN_ACTION,
+            cap::DR6_SHARED,
+            4,
+            0xffff,
+            0x8000_0000,
+            u32::MAX,
+        ] {
+            assert_eq!(check_extension(id), 0);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! mshv-rs: `/dev/mshv`, the interface VMMs use to run guests on the Microsoft Hypervisor.
+//!
+//! The crate root holds the module and the thin `/dev/mshv` glue; each concept lives in a file
+//! of its own. `Documentation/mshv.rst` describes the interface.
+//!
+//! Two builds come from this source: the production module, which loads only on a Microsoft
+//! Hypervisor root or L1VH partition, and the simulator build (`make MSHV_SIM=1`, Rust cfg
+//! `mshv_sim`), which loads anywhere and runs above a simulated hypervisor for the tests.
+
+use kernel::{
+    fs::File,
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
+    prelude::*,
+    uaccess::UserSlice, //
+};
+
+mod mshv_caps;
+mod mshv_platform;
+mod mshv_uapi;
+
+module! {
+    type: MshvModule,
+    name: "mshv",
+    authors: ["mshv-rs developers"],
+    description: "/dev/mshv: Microsoft Hypervisor partitions for VMMs",
+    license: "GPL",
+}
+
+/// Where the module drives partitions from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Host {
+    /// A real parent partition of the Microsoft Hypervisor.
+    #[cfg_attr(mshv_sim, expect(dead_code))]
+    Hypervisor(mshv_platform::Parent),
+    /// The simulated hypervisor of the test build.
+    #[cfg(mshv_sim)]
+    Simulator,
+}
+
+impl Host {
+    /// Finds the host, or refuses (`ENODEV`, one log line) where partitions cannot be created.
+    fn detect() -> Result<Self> {
+        #[cfg(mshv_sim)]
+        {
+            pr_info!("simulator build: running above the simulated hypervisor\n");
+            Ok(Host::Simulator)
+        }
+        #[cfg(not(mshv_sim))]
+        {
+            match mshv_platform::detect() {
+                Ok(parent) => {
+                    pr_info!("Microsoft Hypervisor {} partition\n", parent.name());
+                    Ok(Host::Hypervisor(parent))
+                }
+                Err(refusal) => {
+                    mshv_platform::log_refusal(refusal);
+                    Err(ENODEV)
+                }
+            }
+        }
+    }
+}
+
+/// The module: `/dev/mshv` registered for as long as it is loaded.
+#[pin_data]
+struct MshvModule {
+    /// Where partitions are created.
+    _host: Host,
+    #[pin]
+    _dev: MiscDeviceRegistration<MshvDevice>,
+}
+
+impl kernel::InPlaceModule for MshvModule {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            // First: nothing is registered where the module refuses to load.
+            _host: Host::detect()?,
+            _dev <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"mshv" }),
+        })
+    }
+}
+
+/// An open `/dev/mshv`. It holds no state: partitions get file descriptors of their own.
+struct MshvDevice;
+
+#[vtable]
+impl MiscDevice for MshvDevice {
+    type Ptr = ();
+
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result {
+        Ok(())
+    }
+
+    fn ioctl(_device: (), _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        match cmd {
+            mshv_uapi::MSHV_CHECK_EXTENSION => check_extension(arg),
+            _ => Err(ENOTTY),
+        }
+    }
+}
+
+/// `MSHV_CHECK_EXTENSION`: `arg` points to the capability number.
+fn check_extension(arg: usize) -> Result<isize> {
+    let id: u32 = UserSlice::new(UserPtr::from_addr(arg), size_of::<u32>())
+        .reader()
+        .read()?;
+    Ok(mshv_caps::check_extension(id) as isize)
+}

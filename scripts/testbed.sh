@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# The QEMU test bed behind `make check` and `make demo`.
+#
+#   scripts/testbed.sh check   style gates, both module builds, the tests in a guest; ends with
+#                              "N passed, N failed" and exits non-zero on any failure
+#   scripts/testbed.sh demo    boots the guest, loads the simulator build, runs mshv-info
+#
+# Environment: KDIR (a Rust-enabled kernel build to use instead of the cached test kernel),
+# MSHV_QEMU_ACCEL (default tcg: this machine's /dev/kvm cannot boot a stock guest),
+# MSHV_QEMU_TIMEOUT (seconds, default 900).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+MODE=${1:-check}
+OUT=$MSHV_ROOT/build/testbed
+HOST_RESULTS=$OUT/host-results.txt
+ACCEL=${MSHV_QEMU_ACCEL:-tcg}
+TIMEOUT=${MSHV_QEMU_TIMEOUT:-900}
+
+mkdir -p "$OUT"
+: >"$HOST_RESULTS"
+
+# record NAME COMMAND...: runs a host-side check, logs its output, records PASS or FAIL.
+record() {
+	local name=$1
+	shift
+	local logf
+	logf=$OUT/$(echo "$name" | tr -c 'A-Za-z0-9_.-' '_').log
+	if "$@" >"$logf" 2>&1; then
+		echo "PASS $name" >>"$HOST_RESULTS"
+		return 0
+	fi
+	echo "FAIL $name" >>"$HOST_RESULTS"
+	log "$name failed; its output ($logf):"
+	tail -n 40 "$logf" >&2
+	return 1
+}
+
+finish() {
+	python3 "$MSHV_ROOT/scripts/parse-log.py" --host-results "$HOST_RESULTS" "$@"
+	exit $?
+}
+
+bash "$MSHV_ROOT/scripts/setup.sh"
+KDIR=$(bash "$MSHV_ROOT/scripts/kernel.sh")
+export KDIR
+log "kernel: $KDIR"
+
+# Both module builds. In check mode they are the style gate too: clippy, warnings as errors.
+gate=()
+[ "$MODE" = check ] && gate=(CLIPPY=1 W=e)
+build_ok=1
+for variant in prod sim; do
+	sim=0
+	[ $variant = sim ] && sim=1
+	record "build: $variant module${gate:+ (CLIPPY=1 W=e)}" \
+		make -C "$MSHV_ROOT" modules KDIR="$KDIR" MSHV_SIM=$sim \
+		MO="$MSHV_ROOT/build/$variant" "${MSHV_MAKE_VARS[@]}" "${gate[@]}" || build_ok=
+done
+if [ "$MODE" = check ]; then
+	record "style: rustfmt --check (kernel .rustfmt.toml)" \
+		"$RUSTFMT" --edition 2021 --check --config-path "$KDIR/source/.rustfmt.toml" \
+		"$MSHV_ROOT/mshv_main.rs" || true
+	record "lint: header, mirrors, names and docs agree" bash "$MSHV_ROOT/scripts/lint.sh" || true
+fi
+record "build: selftests and tools" \
+	make -C "$MSHV_ROOT/tests" KSFT_DIR="$KDIR/source/tools/testing/selftests" \
+	OUTPUT="$MSHV_ROOT/build/tests" || build_ok=
+[ -n "$build_ok" ] || finish /dev/null
+
+# The initramfs: static busybox, both modules, the static tests, the guest scripts.
+spec=$OUT/initramfs.list
+{
+	for d in /bin /sbin /dev /proc /sys /tmp /lib /lib/mshv /lib/mshv/prod /lib/mshv/sim \
+		/tests /mshv; do
+		echo "dir $d 0755 0 0"
+	done
+	echo "nod /dev/console 0600 0 0 c 5 1"
+	echo "file /bin/busybox $(command -v busybox) 0755 0 0"
+	for applet in $(busybox --list); do
+		[ "$applet" = busybox ] || echo "slink /bin/$applet busybox 0777 0 0"
+	done
+	echo "file /init $MSHV_ROOT/tests/guest/init 0755 0 0"
+	for f in "$MSHV_ROOT"/tests/guest/run-*.sh; do
+		echo "file /mshv/$(basename "$f") $f 0755 0 0"
+	done
+	echo "file /lib/mshv/prod/mshv.ko $MSHV_ROOT/build/prod/mshv.ko 0644 0 0"
+	echo "file /lib/mshv/sim/mshv.ko $MSHV_ROOT/build/sim/mshv.ko 0644 0 0"
+	for f in "$MSHV_ROOT"/build/tests/*_test "$MSHV_ROOT"/tests/*_test.sh; do
+		echo "file /tests/$(basename "$f") $f 0755 0 0"
+	done
+	echo "file /bin/mshv-info $MSHV_ROOT/build/tests/mshv-info 0755 0 0"
+} >"$spec"
+"$KDIR/usr/gen_init_cpio" "$spec" | gzip -1 >"$OUT/initramfs.cpio.gz"
+
+serial=$OUT/$MODE.log
+log "booting the guest ($ACCEL, $MODE); serial log: $serial"
+start=$(date +%s)
+timed_out=()
+rc=0
+timeout "$TIMEOUT" qemu-system-x86_64 \
+	-accel "$ACCEL" -cpu max -smp 2 -m 1G \
+	-display none -monitor none -serial "file:$serial" -no-reboot \
+	-kernel "$KDIR/arch/x86/boot/bzImage" \
+	-initrd "$OUT/initramfs.cpio.gz" \
+	-append "console=ttyS0 quiet panic=-1 oops=panic MSHV_MODE=$MODE" || rc=$?
+[ "$rc" = 124 ] && timed_out=(--timed-out)
+log "guest ran $(($(date +%s) - start)) s"
+
+if [ "$MODE" = demo ]; then
+	sed -n '/^MSHV-GUEST-BEGIN/,/^MSHV-GUEST-END/p' "$serial" | sed '1d;$d'
+	grep -q '^MSHV-GUEST-END' "$serial"
+	exit $?
+fi
+finish "${timed_out[@]}" "$serial"

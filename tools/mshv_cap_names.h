@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The capability numbers of uapi/linux/mshv.h with their names, for
+ * userspace tools and tests. scripts/lint.sh checks that this list names every
+ * MSHV_CAP_* of the header.
+ */
+#ifndef MSHV_CAP_NAMES_H
+#define MSHV_CAP_NAMES_H
+
+#include "linux/mshv.h"
+
+struct mshv_cap_name {
+	__u32 id;
+	const char *name;
+};
+
+#define MSHV_CAP_NAME(x) { MSHV_CAP_##x, #x }
+
+static const struct mshv_cap_name mshv_cap_names[] = {
+	MSHV_CAP_NAME(CORE_API_STABLE),
+	MSHV_CAP_NAME(REGISTER_PAGE),
+	MSHV_CAP_NAME(VTL_RETURN_ACTION),
+	MSHV_CAP_NAME(DR6_SHARED),
+};
+
+#define MSHV_NR_CAP_NAMES (sizeof(mshv_cap_names) / sizeof(mshv_cap_names[0]))
+
+#endif /* MSHV_CAP_NAMES_H */
