@@ -17,10 +17,17 @@ use kernel::{
         MiscDeviceRegistration, //
     },
     prelude::*,
+    sync::Arc,
     uaccess::UserSlice, //
 };
 
+mod hv_defs;
+mod hv_leaf;
+mod hvcall;
+#[cfg(mshv_sim)]
+mod hvsim;
 mod mshv_caps;
+mod mshv_ffi;
 mod mshv_platform;
 mod mshv_uapi;
 
@@ -53,16 +60,15 @@ impl Host {
         }
         #[cfg(not(mshv_sim))]
         {
-            match mshv_platform::detect() {
-                Ok(parent) => {
-                    pr_info!("Microsoft Hypervisor {} partition\n", parent.name());
-                    Ok(Host::Hypervisor(parent))
-                }
-                Err(refusal) => {
-                    mshv_platform::log_refusal(refusal);
-                    Err(ENODEV)
-                }
+            let parent = mshv_platform::detect().inspect_err(|r| mshv_platform::log_refusal(*r));
+            let parent = parent.map_err(|_| ENODEV)?;
+            // The hypervisor accepts hypercalls once the kernel registered its guest OS ID.
+            if !mshv_ffi::hyperv_initialized() {
+                pr_err!("the kernel has not set up Hyper-V (CONFIG_HYPERV, guest OS ID): refusing to load\n");
+                return Err(ENODEV);
             }
+            pr_info!("Microsoft Hypervisor {} partition\n", parent.name());
+            Ok(Host::Hypervisor(parent))
         }
     }
 }
@@ -72,6 +78,8 @@ impl Host {
 struct MshvModule {
     /// Where partitions are created.
     _host: Host,
+    /// The hypercall layer.
+    _hv: Arc<hvcall::Hv>,
     #[pin]
     _dev: MiscDeviceRegistration<MshvDevice>,
 }
@@ -81,6 +89,7 @@ impl kernel::InPlaceModule for MshvModule {
         try_pin_init!(Self {
             // First: nothing is registered where the module refuses to load.
             _host: Host::detect()?,
+            _hv: Arc::new(hvcall::Hv::new()?, GFP_KERNEL)?,
             _dev <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"mshv" }),
         })
     }

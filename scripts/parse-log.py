@@ -29,7 +29,7 @@ SPLAT = re.compile(
     r"KASAN|UBSAN|possible circular locking|possible recursive locking|"
     r"inconsistent lock state|suspicious RCU usage|sleeping function called from invalid|"
     r"unreferenced object 0x|INFO: task .* blocked|list_add corruption|list_del corruption|"
-    r"refcount_t: |Unable to handle kernel)"
+    r"refcount_t: |Unable to handle kernel|simulator: .* never)"
 )
 
 

@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Microsoft Hypervisor ABI definitions (TLFS): call codes, status codes, the hypercall control
+//! word and result, and the input and output layouts of the hypercalls the driver makes.
+//!
+//! Only data lives here. [`crate::hvcall`] is the typed layer above it; nothing else should
+//! build hypercall inputs. The layouts are those of the TLFS, as Linux's `include/hyperv/`
+//! headers also spell them; every struct is `#[repr(C)]` with explicit padding fields, and its
+//! size is checked at compile time.
+
+// The ABI is spelled out whole, and not every build uses every constant.
+#![allow(dead_code)]
+
+use kernel::transmute::{
+    AsBytes,
+    FromBytes, //
+};
+
+/// Declares that plain-data hypercall structs can be copied to and from bytes, after checking at
+/// compile time that each has the TLFS size (and therefore no implicit padding).
+macro_rules! hv_plain_data {
+    ($($t:ty = $size:expr),* $(,)?) => {$(
+        const _: () = assert!(core::mem::size_of::<$t>() == $size);
+        // SAFETY: The type is `#[repr(C)]` and made of integers only, with its padding spelled
+        // out as fields (the size assertion above fails otherwise): every bit pattern is valid
+        // and there are no uninitialised bytes.
+        unsafe impl FromBytes for $t {}
+        // SAFETY: As above.
+        unsafe impl AsBytes for $t {}
+    )*};
+}
+
+/// The size of a hypercall input or output page.
+pub(crate) const HV_PAGE_SIZE: usize = 4096;
+
+/// The partition ID that names the caller (the root partition, for the root's own pool).
+pub(crate) const HV_PARTITION_ID_SELF: u64 = u64::MAX;
+
+/// Hypercall call codes.
+pub(crate) mod code {
+    pub(crate) const CREATE_PARTITION: u16 = 0x0040;
+    pub(crate) const INITIALIZE_PARTITION: u16 = 0x0041;
+    pub(crate) const FINALIZE_PARTITION: u16 = 0x0042;
+    pub(crate) const DELETE_PARTITION: u16 = 0x0043;
+    pub(crate) const GET_PARTITION_PROPERTY: u16 = 0x0044;
+    pub(crate) const SET_PARTITION_PROPERTY: u16 = 0x0045;
+    pub(crate) const DEPOSIT_MEMORY: u16 = 0x0048;
+    pub(crate) const WITHDRAW_MEMORY: u16 = 0x0049;
+    pub(crate) const MAP_GPA_PAGES: u16 = 0x004b;
+    pub(crate) const UNMAP_GPA_PAGES: u16 = 0x004c;
+    pub(crate) const INSTALL_INTERCEPT: u16 = 0x004d;
+    pub(crate) const CREATE_VP: u16 = 0x004e;
+    pub(crate) const DELETE_VP: u16 = 0x004f;
+    pub(crate) const GET_VP_REGISTERS: u16 = 0x0050;
+    pub(crate) const SET_VP_REGISTERS: u16 = 0x0051;
+    pub(crate) const ASSERT_VIRTUAL_INTERRUPT: u16 = 0x0094;
+    pub(crate) const GET_GPA_PAGES_ACCESS_STATES: u16 = 0x00c9;
+    pub(crate) const MAP_VP_STATE_PAGE: u16 = 0x00e1;
+    pub(crate) const UNMAP_VP_STATE_PAGE: u16 = 0x00e2;
+    pub(crate) const GET_VP_STATE: u16 = 0x00e3;
+    pub(crate) const SET_VP_STATE: u16 = 0x00e4;
+}
+
+/// `HV_STATUS` values.
+pub(crate) mod status {
+    pub(crate) const SUCCESS: u16 = 0x0;
+    pub(crate) const INVALID_HYPERCALL_CODE: u16 = 0x2;
+    pub(crate) const INVALID_HYPERCALL_INPUT: u16 = 0x3;
+    pub(crate) const INVALID_ALIGNMENT: u16 = 0x4;
+    pub(crate) const INVALID_PARAMETER: u16 = 0x5;
+    pub(crate) const ACCESS_DENIED: u16 = 0x6;
+    pub(crate) const INVALID_PARTITION_STATE: u16 = 0x7;
+    pub(crate) const OPERATION_DENIED: u16 = 0x8;
+    pub(crate) const UNKNOWN_PROPERTY: u16 = 0x9;
+    pub(crate) const PROPERTY_VALUE_OUT_OF_RANGE: u16 = 0xa;
+    pub(crate) const INSUFFICIENT_MEMORY: u16 = 0xb;
+    pub(crate) const INVALID_PARTITION_ID: u16 = 0xd;
+    pub(crate) const INVALID_VP_INDEX: u16 = 0xe;
+    pub(crate) const NOT_FOUND: u16 = 0x10;
+    pub(crate) const INVALID_PORT_ID: u16 = 0x11;
+    pub(crate) const INVALID_CONNECTION_ID: u16 = 0x12;
+    pub(crate) const INSUFFICIENT_BUFFERS: u16 = 0x13;
+    pub(crate) const INVALID_VP_STATE: u16 = 0x15;
+    pub(crate) const NO_RESOURCES: u16 = 0x1d;
+    pub(crate) const PROCESSOR_FEATURE_NOT_SUPPORTED: u16 = 0x20;
+    pub(crate) const INVALID_LP_INDEX: u16 = 0x41;
+    pub(crate) const INVALID_REGISTER_VALUE: u16 = 0x50;
+    pub(crate) const OPERATION_FAILED: u16 = 0x71;
+    pub(crate) const INSUFFICIENT_ROOT_MEMORY: u16 = 0x73;
+    pub(crate) const INSUFFICIENT_CONTIGUOUS_MEMORY: u16 = 0x75;
+    pub(crate) const TIME_OUT: u16 = 0x78;
+    pub(crate) const CALL_PENDING: u16 = 0x79;
+    pub(crate) const INSUFFICIENT_CONTIGUOUS_ROOT_MEMORY: u16 = 0x83;
+}
+
+/// Fields of the 64-bit hypercall control word (RCX) and result (RAX).
+pub(crate) mod control {
+    /// Bits 15:0: call code.
+    pub(crate) const CODE_MASK: u64 = 0xffff;
+    /// Bit 16: register ("fast") input.
+    pub(crate) const FAST: u64 = 1 << 16;
+    /// Bits 26:17: variable header size, in 8-byte units.
+    pub(crate) const VARHEAD_SHIFT: u32 = 17;
+    pub(crate) const VARHEAD_MAX: u64 = 0x3ff;
+    /// Bits 43:32: rep count (in the result: reps completed).
+    pub(crate) const REP_COUNT_SHIFT: u32 = 32;
+    /// Bits 59:48: rep start index.
+    pub(crate) const REP_START_SHIFT: u32 = 48;
+    /// The largest rep count or start index (12 bits).
+    pub(crate) const REP_MAX: u64 = 0xfff;
+    /// Bits that must be zero in a control word from a root partition: 30:27, the nested bit
+    /// 31 (only meaningful to a nested hypervisor), 47:44 and 63:60.
+    pub(crate) const RESERVED: u64 = (0xf << 27) | (1 << 31) | (0xf << 44) | (0xf << 60);
+    /// Bits 15:0 of the result: the status.
+    pub(crate) const STATUS_MASK: u64 = 0xffff;
+}
+
+/// `HV_MAP_GPA_*` flags of `HvCallMapGpaPages`.
+pub(crate) mod map_flags {
+    pub(crate) const READABLE: u32 = 0x1;
+    pub(crate) const WRITABLE: u32 = 0x2;
+    pub(crate) const KERNEL_EXECUTABLE: u32 = 0x4;
+    pub(crate) const USER_EXECUTABLE: u32 = 0x8;
+    pub(crate) const EXECUTABLE: u32 = KERNEL_EXECUTABLE | USER_EXECUTABLE;
+    pub(crate) const ADJUSTABLE: u32 = 0x8000;
+    pub(crate) const NO_ACCESS: u32 = 0x10000;
+    pub(crate) const NOT_CACHED: u32 = 0x20_0000;
+    pub(crate) const LARGE_PAGE: u32 = 0x8000_0000;
+    /// Every flag a map request may carry.
+    pub(crate) const VALID: u32 =
+        READABLE | WRITABLE | EXECUTABLE | ADJUSTABLE | NO_ACCESS | NOT_CACHED | LARGE_PAGE;
+    /// `HV_UNMAP_GPA_LARGE_PAGE`, the only unmap flag.
+    pub(crate) const UNMAP_LARGE_PAGE: u32 = 0x2;
+}
+
+/// 4K pages in a 2M large page.
+pub(crate) const PAGES_PER_LARGE_PAGE: u64 = 512;
+
+/// Flags of `HvCallGetGpaPagesAccessStates`.
+pub(crate) mod access_flags {
+    pub(crate) const CLEAR_ACCESSED: u64 = 1 << 0;
+    pub(crate) const SET_ACCESSED: u64 = 1 << 1;
+    pub(crate) const CLEAR_DIRTY: u64 = 1 << 2;
+    pub(crate) const SET_DIRTY: u64 = 1 << 3;
+    pub(crate) const VALID: u64 = 0xf;
+}
+
+/// Bits of one output byte of `HvCallGetGpaPagesAccessStates`.
+pub(crate) mod access_state {
+    pub(crate) const ACCESSED: u8 = 1 << 0;
+    pub(crate) const DIRTY: u8 = 1 << 1;
+}
+
+/// VP state pages that can be mapped into the root (`HV_VP_STATE_PAGE_*`).
+pub(crate) mod vp_state_page {
+    pub(crate) const REGISTERS: u16 = 0;
+    pub(crate) const INTERCEPT_MESSAGE: u16 = 1;
+    pub(crate) const GHCB: u16 = 2;
+    pub(crate) const COUNT: u16 = 3;
+}
+
+/// `HV_GET_SET_VP_STATE_*` types; bit 31 marks state passed through a PFN list.
+pub(crate) mod vp_state {
+    pub(crate) const TYPE_PFN: u32 = 1 << 31;
+    pub(crate) const LAPIC: u32 = TYPE_PFN;
+    pub(crate) const XSAVE: u32 = 1 | TYPE_PFN;
+    pub(crate) const SIM_PAGE: u32 = 2 | TYPE_PFN;
+    pub(crate) const SIEF_PAGE: u32 = 3 | TYPE_PFN;
+    pub(crate) const SYNTHETIC_TIMERS: u32 = 4;
+}
+
+/// Partition properties.
+pub(crate) mod property {
+    pub(crate) const PRIVILEGE_FLAGS: u32 = 0x0001_0000;
+    pub(crate) const SYNTHETIC_PROC_FEATURES: u32 = 0x0001_0001;
+    pub(crate) const GPA_PAGE_ACCESS_TRACKING: u32 = 0x0005_0005;
+    pub(crate) const UNIMPLEMENTED_MSR_ACTION: u32 = 0x0005_0017;
+    pub(crate) const XSAVE_STATES: u32 = 0x0006_0007;
+    pub(crate) const MAX_XSAVE_DATA_SIZE: u32 = 0x0006_0008;
+}
+
+/// Intercept types of `HvCallInstallIntercept`.
+pub(crate) mod intercept {
+    pub(crate) const X64_IO_PORT: u32 = 0;
+    pub(crate) const X64_MSR: u32 = 1;
+    pub(crate) const X64_CPUID: u32 = 2;
+    pub(crate) const EXCEPTION: u32 = 3;
+    pub(crate) const MMIO: u32 = 5;
+    pub(crate) const X64_GLOBAL_CPUID: u32 = 6;
+    pub(crate) const X64_APIC_SMI: u32 = 7;
+    pub(crate) const HYPERCALL: u32 = 8;
+    pub(crate) const X64_APIC_INIT_SIPI: u32 = 9;
+    pub(crate) const X64_APIC_WRITE: u32 = 0xb;
+    pub(crate) const X64_MSR_INDEX: u32 = 0xc;
+    /// One past the largest type.
+    pub(crate) const MAX: u32 = 0xd;
+    /// Access types (read, write, execute) that may be intercepted.
+    pub(crate) const ACCESS_MASK: u32 = 0x7;
+}
+
+/// x64 register names (a subset: what the driver and the simulator use).
+pub(crate) mod reg {
+    pub(crate) const EXPLICIT_SUSPEND: u32 = 0x0000_0000;
+    pub(crate) const INTERCEPT_SUSPEND: u32 = 0x0000_0001;
+    pub(crate) const RAX: u32 = 0x0002_0000;
+    pub(crate) const RCX: u32 = 0x0002_0001;
+    pub(crate) const RDX: u32 = 0x0002_0002;
+    pub(crate) const RBX: u32 = 0x0002_0003;
+    pub(crate) const RSP: u32 = 0x0002_0004;
+    pub(crate) const R15: u32 = 0x0002_000f;
+    pub(crate) const RIP: u32 = 0x0002_0010;
+    pub(crate) const RFLAGS: u32 = 0x0002_0011;
+    pub(crate) const CR0: u32 = 0x0004_0000;
+    pub(crate) const CR8: u32 = 0x0004_0004;
+    pub(crate) const ES: u32 = 0x0006_0000;
+    pub(crate) const CS: u32 = 0x0006_0001;
+    pub(crate) const SS: u32 = 0x0006_0002;
+    pub(crate) const DS: u32 = 0x0006_0003;
+    pub(crate) const TR: u32 = 0x0006_0007;
+    pub(crate) const IDTR: u32 = 0x0007_0000;
+    pub(crate) const GDTR: u32 = 0x0007_0001;
+    pub(crate) const EFER: u32 = 0x0008_0001;
+}
+
+/// A 128-bit register value (`union hv_register_value`).
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub(crate) struct HvRegisterValue {
+    pub(crate) low: u64,
+    pub(crate) high: u64,
+}
+
+/// A register name with its value (`struct hv_register_assoc`).
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub(crate) struct HvRegisterAssoc {
+    pub(crate) name: u32,
+    pub(crate) reserved1: u32,
+    pub(crate) reserved2: u64,
+    pub(crate) value: HvRegisterValue,
+}
+
+/// The head of `HvCallCreatePartition`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct CreatePartitionIn {
+    pub(crate) flags: u64,
+    pub(crate) proximity_domain_info: u64,
+    pub(crate) compatibility_version: u32,
+    pub(crate) padding: u32,
+    pub(crate) disabled_processor_features: [u64; 2],
+    pub(crate) disabled_processor_xsave_features: u64,
+    pub(crate) isolation_properties: u64,
+}
+
+/// Inputs made of a partition ID only (fast calls).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct PartitionIdIn {
+    pub(crate) partition_id: u64,
+}
+
+/// `HvCallGetPartitionProperty` and `HvCallSetPartitionProperty`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct PartitionPropertyIn {
+    pub(crate) partition_id: u64,
+    pub(crate) property_code: u32,
+    pub(crate) padding: u32,
+    pub(crate) property_value: u64,
+}
+
+/// The head of `HvCallDepositMemory` and `HvCallWithdrawMemory` (a PFN list follows / is output).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct MemoryPoolIn {
+    pub(crate) partition_id: u64,
+    pub(crate) proximity_domain_info: u64,
+}
+
+/// The head of `HvCallMapGpaPages` (a PFN list follows) and `HvCallUnmapGpaPages`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct GpaPagesIn {
+    pub(crate) partition_id: u64,
+    pub(crate) target_gpa_base: u64,
+    pub(crate) flags: u32,
+    pub(crate) padding: u32,
+}
+
+/// `HvCallCreateVp`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct CreateVpIn {
+    pub(crate) partition_id: u64,
+    pub(crate) vp_index: u32,
+    pub(crate) padding: [u8; 3],
+    pub(crate) subnode_type: u8,
+    pub(crate) subnode_id: u64,
+    pub(crate) proximity_domain_info: u64,
+    pub(crate) flags: u64,
+}
+
+/// `HvCallDeleteVp` (fast, 16 bytes).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct VpIn {
+    pub(crate) partition_id: u64,
+    pub(crate) vp_index: u32,
+    pub(crate) reserved: u32,
+}
+
+/// The head of `HvCallGetVpRegisters` (names follow) and `HvCallSetVpRegisters` (associations
+/// follow).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct VpRegistersIn {
+    pub(crate) partition_id: u64,
+    pub(crate) vp_index: u32,
+    pub(crate) input_vtl: u8,
+    pub(crate) rsvd_z8: u8,
+    pub(crate) rsvd_z16: u16,
+}
+
+/// `HvCallMapVpStatePage` and `HvCallUnmapVpStatePage`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct VpStatePageIn {
+    pub(crate) partition_id: u64,
+    pub(crate) vp_index: u32,
+    pub(crate) page_type: u16,
+    pub(crate) input_vtl: u8,
+    pub(crate) flags: u8,
+    pub(crate) requested_map_location: u64,
+}
+
+/// The head of `HvCallGetVpState` and `HvCallSetVpState` (a PFN list or the data follow).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct VpStateIn {
+    pub(crate) partition_id: u64,
+    pub(crate) vp_index: u32,
+    pub(crate) input_vtl: u8,
+    pub(crate) rsvd0: u8,
+    pub(crate) rsvd1: u16,
+    pub(crate) state_type: u32,
+    pub(crate) rsvd: u32,
+    pub(crate) xsave_flags: u64,
+    pub(crate) xsave_states: u64,
+}
+
+/// `HvCallInstallIntercept`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct InstallInterceptIn {
+    pub(crate) partition_id: u64,
+    pub(crate) access_type: u32,
+    pub(crate) intercept_type: u32,
+    pub(crate) parameter: u64,
+}
+
+/// `HvCallAssertVirtualInterrupt`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct AssertInterruptIn {
+    pub(crate) partition_id: u64,
+    pub(crate) interrupt_type: u32,
+    pub(crate) control_flags: u32,
+    pub(crate) dest_addr: u64,
+    pub(crate) vector: u32,
+    pub(crate) target_vtl: u8,
+    pub(crate) rsvd_z0: u8,
+    pub(crate) rsvd_z1: u16,
+}
+
+/// `HvCallAssertVirtualInterrupt` control flags: level-triggered, logical destination.
+pub(crate) mod interrupt {
+    pub(crate) const LEVEL_TRIGGERED: u32 = 1 << 0;
+    pub(crate) const LOGICAL_DEST: u32 = 1 << 1;
+    pub(crate) const FIXED: u32 = 0;
+    pub(crate) const LOWEST_PRIORITY: u32 = 1;
+    pub(crate) const NMI: u32 = 4;
+    pub(crate) const INIT: u32 = 5;
+    pub(crate) const SIPI: u32 = 6;
+    pub(crate) const EXTINT: u32 = 7;
+}
+
+/// The head of `HvCallGetGpaPagesAccessStates` (one state byte per page is output).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct GpaAccessStatesIn {
+    pub(crate) partition_id: u64,
+    pub(crate) flags: u64,
+    pub(crate) gpa_page_number: u64,
+}
+
+hv_plain_data!(
+    HvRegisterValue = 16,
+    HvRegisterAssoc = 32,
+    CreatePartitionIn = 56,
+    PartitionIdIn = 8,
+    PartitionPropertyIn = 24,
+    MemoryPoolIn = 16,
+    GpaPagesIn = 24,
+    CreateVpIn = 40,
+    VpIn = 16,
+    VpRegistersIn = 16,
+    VpStatePageIn = 24,
+    VpStateIn = 40,
+    InstallInterceptIn = 24,
+    AssertInterruptIn = 32,
+    GpaAccessStatesIn = 24,
+);

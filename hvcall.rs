@@ -1,0 +1,736 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The hypercall layer: the only way the driver talks to the hypervisor.
+//!
+//! Everything here is safe Rust above one `unsafe` edge, the leaf ([`crate::hv_leaf`]):
+//!
+//! - [`Control`] encodes the control word (call code, fast bit, variable-header size, rep count
+//!   and start) and [`HvResult`] decodes the result (status, reps completed);
+//! - each CPU has an input and an output page, used only with interrupts off ([`IrqSave`]), zeroed
+//!   before use; the guard restores interrupts on every path;
+//! - rep hypercalls are re-issued from reps-completed until done or stopped by a status;
+//! - a shortage of hypervisor memory is answered by depositing pages and retrying, a bounded
+//!   number of times ([`MAX_DEPOSIT_ROUNDS`]), with a clear error when the bound is hit;
+//! - statuses map to errno as upstream's `hv_result_to_errno()` does.
+//!
+//! The typed calls live in [`calls`].
+
+// Until partitions use the layer (the next step up), only the simulator build's tests call
+// it, so in the production build most of it is not used yet.
+#![cfg_attr(not(mshv_sim), expect(dead_code))]
+
+use core::ptr::NonNull;
+
+use kernel::{
+    cpu::{
+        nr_cpu_ids,
+        CpuId, //
+    },
+    page::Page,
+    prelude::*,
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    },
+};
+
+use crate::{
+    hv_defs::{
+        code,
+        control,
+        status,
+        HV_PAGE_SIZE,
+        HV_PARTITION_ID_SELF, //
+    },
+    hv_leaf::Leaf,
+    mshv_ffi::{
+        self,
+        IrqSave, //
+    },
+};
+
+pub(crate) mod calls;
+
+/// A hypercall control word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Control(u64);
+
+impl Control {
+    /// A plain (memory input) call of `code`.
+    pub(crate) const fn new(code: u16) -> Self {
+        Self(code as u64)
+    }
+
+    /// The same call with register ("fast") input.
+    pub(crate) const fn fast(self) -> Self {
+        Self(self.0 | control::FAST)
+    }
+
+    /// The same call as a rep call of `count` reps starting at `start`; `None` when either does
+    /// not fit its 12 bits or `start > count`.
+    pub(crate) fn rep(self, count: usize, start: usize) -> Option<Self> {
+        let (count, start) = (u64::try_from(count).ok()?, u64::try_from(start).ok()?);
+        if count > control::REP_MAX || start > count {
+            return None;
+        }
+        let cleared = self.0
+            & !(control::REP_MAX << control::REP_COUNT_SHIFT)
+            & !(control::REP_MAX << control::REP_START_SHIFT);
+        Some(Self(
+            cleared | (count << control::REP_COUNT_SHIFT) | (start << control::REP_START_SHIFT),
+        ))
+    }
+
+    /// The same call with a variable header of `bytes` bytes; `None` unless `bytes` is a
+    /// multiple of 8 that fits the field.
+    pub(crate) fn varhead(self, bytes: usize) -> Option<Self> {
+        let units = u64::try_from(bytes / 8).ok()?;
+        if bytes % 8 != 0 || units > control::VARHEAD_MAX {
+            return None;
+        }
+        let cleared = self.0 & !(control::VARHEAD_MAX << control::VARHEAD_SHIFT);
+        Some(Self(cleared | (units << control::VARHEAD_SHIFT)))
+    }
+
+    /// Decodes a raw control word.
+    pub(crate) const fn from_raw(raw: u64) -> Self {
+        Self(raw)
+    }
+
+    /// The raw word.
+    pub(crate) const fn raw(self) -> u64 {
+        self.0
+    }
+
+    /// The call code.
+    pub(crate) const fn code(self) -> u16 {
+        (self.0 & control::CODE_MASK) as u16
+    }
+
+    /// Whether the input is in registers.
+    pub(crate) const fn is_fast(self) -> bool {
+        self.0 & control::FAST != 0
+    }
+
+    /// The variable header size in bytes.
+    pub(crate) const fn varhead_bytes(self) -> usize {
+        (((self.0 >> control::VARHEAD_SHIFT) & control::VARHEAD_MAX) * 8) as usize
+    }
+
+    /// The rep count (0 for a simple call).
+    pub(crate) const fn rep_count(self) -> usize {
+        ((self.0 >> control::REP_COUNT_SHIFT) & control::REP_MAX) as usize
+    }
+
+    /// The rep start index.
+    pub(crate) const fn rep_start(self) -> usize {
+        ((self.0 >> control::REP_START_SHIFT) & control::REP_MAX) as usize
+    }
+
+    /// Whether any reserved bit is set.
+    pub(crate) const fn has_reserved_bits(self) -> bool {
+        self.0 & control::RESERVED != 0
+    }
+}
+
+/// A raw hypercall result (RAX).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct HvResult(u64);
+
+impl HvResult {
+    /// Encodes a result (the simulator's side of the ABI).
+    pub(crate) const fn new(status: u16, reps_completed: usize) -> Self {
+        Self(
+            status as u64
+                | (((reps_completed as u64) & control::REP_MAX) << control::REP_COUNT_SHIFT),
+        )
+    }
+
+    /// Decodes a raw result.
+    pub(crate) const fn from_raw(raw: u64) -> Self {
+        Self(raw)
+    }
+
+    /// The raw value.
+    pub(crate) const fn raw(self) -> u64 {
+        self.0
+    }
+
+    /// The status.
+    pub(crate) const fn status(self) -> u16 {
+        (self.0 & control::STATUS_MASK) as u16
+    }
+
+    /// The reps completed, counted from rep 0 (not from the start index).
+    pub(crate) const fn reps_completed(self) -> usize {
+        ((self.0 >> control::REP_COUNT_SHIFT) & control::REP_MAX) as usize
+    }
+
+    /// `Ok` for success, else the status as an error.
+    pub(crate) const fn ok(self) -> Result<(), HvError> {
+        match self.status() {
+            status::SUCCESS => Ok(()),
+            s => Err(HvError(s)),
+        }
+    }
+}
+
+/// A failed hypercall: its (nonzero) status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct HvError(pub(crate) u16);
+
+impl HvError {
+    /// The status.
+    pub(crate) const fn status(self) -> u16 {
+        self.0
+    }
+
+    /// The errno for this status.
+    pub(crate) fn to_errno(self) -> Error {
+        status_to_errno(self.0)
+    }
+}
+
+impl From<HvError> for Error {
+    fn from(e: HvError) -> Self {
+        e.to_errno()
+    }
+}
+
+/// Maps a hypervisor status to an errno, as upstream's `hv_result_to_errno()` does.
+pub(crate) fn status_to_errno(s: u16) -> Error {
+    use status::*;
+    match s {
+        INVALID_HYPERCALL_CODE
+        | INVALID_HYPERCALL_INPUT
+        | INVALID_PARAMETER
+        | UNKNOWN_PROPERTY
+        | PROPERTY_VALUE_OUT_OF_RANGE
+        | INVALID_PARTITION_ID
+        | INVALID_VP_INDEX
+        | INVALID_PORT_ID
+        | INVALID_CONNECTION_ID
+        | INVALID_LP_INDEX
+        | INVALID_REGISTER_VALUE => EINVAL,
+        ACCESS_DENIED | OPERATION_DENIED => EACCES,
+        INSUFFICIENT_MEMORY
+        | INSUFFICIENT_ROOT_MEMORY
+        | INSUFFICIENT_CONTIGUOUS_MEMORY
+        | INSUFFICIENT_CONTIGUOUS_ROOT_MEMORY => ENOMEM,
+        PROCESSOR_FEATURE_NOT_SUPPORTED => EOPNOTSUPP,
+        _ => EIO,
+    }
+}
+
+/// How many times one hypercall may be retried after depositing memory. Each round deposits
+/// twice the previous amount, so the bound is reached only when the hypervisor keeps asking
+/// after about a thousand pages (4 MiB) for one call.
+pub(crate) const MAX_DEPOSIT_ROUNDS: u32 = 10;
+
+/// The most pages one `HvCallDepositMemory` carries: a page of PFNs after the partition ID.
+pub(crate) const DEPOSIT_MAX_PAGES: usize = (HV_PAGE_SIZE - 8) / 8;
+
+/// What a shortage status asks for: which pool, how many pages, contiguous or not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Shortage {
+    /// The partition whose pool to deposit to.
+    pub(crate) partition_id: u64,
+    /// Pages for the first round (doubled on each further round).
+    pub(crate) pages: usize,
+    /// Whether the pages must come in physically contiguous blocks of 8.
+    pub(crate) contiguous: bool,
+}
+
+impl Shortage {
+    /// What `status` asks for, for a call whose own memory comes from `partition_id`'s pool;
+    /// `None` when the status is not a shortage.
+    pub(crate) fn of(status: u16, partition_id: u64) -> Option<Self> {
+        let (partition_id, pages, contiguous) = match status {
+            status::INSUFFICIENT_MEMORY => (partition_id, 1, false),
+            status::INSUFFICIENT_CONTIGUOUS_MEMORY => (partition_id, 8, true),
+            status::INSUFFICIENT_ROOT_MEMORY => (HV_PARTITION_ID_SELF, 1, false),
+            status::INSUFFICIENT_CONTIGUOUS_ROOT_MEMORY => (HV_PARTITION_ID_SELF, 8, true),
+            _ => return None,
+        };
+        Some(Self {
+            partition_id,
+            pages,
+            contiguous,
+        })
+    }
+
+    /// The pages to deposit in round `round` (0-based).
+    pub(crate) fn pages_in_round(self, round: u32) -> usize {
+        self.pages
+            .checked_shl(round)
+            .unwrap_or(DEPOSIT_MAX_PAGES)
+            .min(DEPOSIT_MAX_PAGES)
+    }
+}
+
+/// One CPU's hypercall pages.
+///
+/// # Invariants
+///
+/// `input` and `output` are the direct-map addresses of `_pages[0]` and `_pages[1]`, and `*_pa`
+/// their physical addresses. The pages are only accessed through [`Hv::with_pages`] on their own
+/// CPU, with interrupts off.
+struct CpuPages {
+    input: NonNull<u8>,
+    output: NonNull<u8>,
+    input_pa: u64,
+    output_pa: u64,
+    _pages: [Page; 2],
+}
+
+impl CpuPages {
+    fn new() -> Result<Self> {
+        let pages = [
+            mshv_ffi::alloc_zeroed_page()?,
+            mshv_ffi::alloc_zeroed_page()?,
+        ];
+        let input = mshv_ffi::page_address(&pages[0]);
+        let output = mshv_ffi::page_address(&pages[1]);
+        // INVARIANT: The addresses are those of the two pages just allocated.
+        Ok(Self {
+            input,
+            output,
+            input_pa: mshv_ffi::virt_to_phys(input.as_ptr()),
+            output_pa: mshv_ffi::virt_to_phys(output.as_ptr()),
+            _pages: pages,
+        })
+    }
+}
+
+/// The driver's handle on the hypervisor: per-CPU hypercall pages and the leaf.
+///
+/// # Invariants
+///
+/// `cpus` has one entry per possible CPU id (`nr_cpu_ids`).
+pub(crate) struct Hv {
+    cpus: KVec<CpuPages>,
+    leaf: Leaf,
+}
+
+// SAFETY: The raw page pointers in `cpus` are only dereferenced by their own CPU with interrupts
+// off (`with_pages`), so sharing and sending `Hv` between threads cannot race on them.
+unsafe impl Send for Hv {}
+// SAFETY: See above.
+unsafe impl Sync for Hv {}
+
+/// A CPU's input and output pages, lent with interrupts off.
+pub(crate) struct PageIo<'a> {
+    input: &'a mut [u8; HV_PAGE_SIZE],
+    output: &'a mut [u8; HV_PAGE_SIZE],
+    input_pa: u64,
+    output_pa: u64,
+    leaf: &'a Leaf,
+    _irq: &'a IrqSave,
+}
+
+/// Copies `v` into `buf` at `off`; the caller has checked that it fits.
+fn put<T: AsBytes + ?Sized>(buf: &mut [u8], off: usize, v: &T) {
+    let b = AsBytes::as_bytes(v);
+    buf[off..off + b.len()].copy_from_slice(b);
+}
+
+impl PageIo<'_> {
+    /// Issues a hypercall whose input is `parts` laid end to end; up to `out_len` bytes of
+    /// output are zeroed first and left in the output page.
+    fn issue(&mut self, c: Control, parts: &[&[u8]], out_len: usize) -> HvResult {
+        let mut len = 0;
+        for p in parts {
+            put(&mut self.input[..], len, *p);
+            len += p.len();
+        }
+        self.output[..out_len].fill(0);
+        // SAFETY: The pages are this CPU's, lent with interrupts off for the life of `self`.
+        let r = unsafe { self.leaf.call(c.raw(), self.input_pa, self.output_pa) };
+        // Leave the input page as it was found: zero.
+        self.input[..len].fill(0);
+        HvResult::from_raw(r)
+    }
+}
+
+impl Hv {
+    /// Allocates the per-CPU pages and makes the leaf.
+    pub(crate) fn new() -> Result<Self> {
+        let n = nr_cpu_ids() as usize;
+        let mut cpus = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            cpus.push(CpuPages::new()?, GFP_KERNEL)?;
+        }
+        // INVARIANT: One entry per CPU id.
+        Ok(Self {
+            cpus,
+            leaf: Leaf::new()?,
+        })
+    }
+
+    /// The simulated hypervisor below this handle.
+    #[cfg(mshv_sim)]
+    pub(crate) fn sim(&self) -> &crate::hvsim::HvSim {
+        self.leaf.sim()
+    }
+
+    /// Runs `f` with this CPU's hypercall pages, interrupts off.
+    fn with_pages<R>(&self, f: impl FnOnce(&mut PageIo<'_>) -> R) -> R {
+        let irq = IrqSave::new();
+        let cpu = &self.cpus[CpuId::current().as_u32() as usize];
+        // SAFETY: Interrupts are off, so nothing else runs on this CPU until `irq` drops, and no
+        // other CPU touches this CPU's pages (type invariant). `with_pages` does not nest: `f`
+        // gets a `PageIo`, which cannot reach `self`.
+        let (input, output) = unsafe {
+            (
+                &mut *cpu.input.as_ptr().cast::<[u8; HV_PAGE_SIZE]>(),
+                &mut *cpu.output.as_ptr().cast::<[u8; HV_PAGE_SIZE]>(),
+            )
+        };
+        let mut io = PageIo {
+            input,
+            output,
+            input_pa: cpu.input_pa,
+            output_pa: cpu.output_pa,
+            leaf: &self.leaf,
+            _irq: &irq,
+        };
+        f(&mut io)
+    }
+
+    /// A simple hypercall with memory input and no output.
+    pub(crate) fn call<I: AsBytes>(&self, code: u16, input: &I) -> Result<(), HvError> {
+        self.with_pages(|io| io.issue(Control::new(code), &[AsBytes::as_bytes(input)], 0))
+            .ok()
+    }
+
+    /// A simple hypercall with memory input and output.
+    pub(crate) fn call_out<I: AsBytes, O: FromBytes>(
+        &self,
+        code: u16,
+        input: &I,
+    ) -> Result<O, HvError> {
+        let size = core::mem::size_of::<O>();
+        self.with_pages(|io| {
+            io.issue(Control::new(code), &[AsBytes::as_bytes(input)], size)
+                .ok()?;
+            // PANIC: `O` is no larger than a page: every output type of this driver is small.
+            Ok(O::from_bytes_copy(&io.output[..size]).expect("output fits a page"))
+        })
+    }
+
+    /// A fast hypercall with 8 bytes of register input.
+    pub(crate) fn fast8(&self, code: u16, a: u64) -> Result<(), HvError> {
+        self.fast16(code, a, 0)
+    }
+
+    /// A fast hypercall with 16 bytes of register input.
+    pub(crate) fn fast16(&self, code: u16, a: u64, b: u64) -> Result<(), HvError> {
+        HvResult::from_raw(self.leaf.call_fast(Control::new(code).fast().raw(), a, b)).ok()
+    }
+
+    /// A rep hypercall: `head`, then `varhead`, then one `input` element per rep; one `output`
+    /// element per rep comes back. Runs `reps` (`start..count`), re-issuing the call from
+    /// reps-completed while the hypervisor returns early; returns the reps completed and how
+    /// the last issue ended.
+    ///
+    /// `count` must be `input.len()` or `output.len()` where either is non-empty.
+    pub(crate) fn rep<H, E, O>(
+        &self,
+        code: u16,
+        head: &H,
+        varhead: &[u64],
+        input: &[E],
+        output: &mut [O],
+        reps: core::ops::Range<usize>,
+    ) -> (usize, Result<(), HvError>)
+    where
+        H: AsBytes,
+        E: AsBytes,
+        O: FromBytes + AsBytes,
+    {
+        let (start, count) = (reps.start, reps.end);
+        let in_len = AsBytes::as_bytes(head).len()
+            + AsBytes::as_bytes(varhead).len()
+            + AsBytes::as_bytes(input).len();
+        // `O` is a placeholder for calls with no output.
+        let out_size = if output.is_empty() {
+            0
+        } else {
+            core::mem::size_of::<O>()
+        };
+        let base = Control::new(code).varhead(AsBytes::as_bytes(varhead).len());
+        let fits = in_len <= HV_PAGE_SIZE
+            && count
+                .checked_mul(out_size)
+                .is_some_and(|n| n <= HV_PAGE_SIZE)
+            && (input.is_empty() || input.len() == count)
+            && (output.is_empty() || output.len() == count);
+        let base = match base {
+            Some(b) if fits && start <= count => b,
+            // A driver bug, answered as the hypervisor would answer such input.
+            _ => return (start, Err(HvError(status::INVALID_HYPERCALL_INPUT))),
+        };
+        let parts = [
+            AsBytes::as_bytes(head),
+            AsBytes::as_bytes(varhead),
+            AsBytes::as_bytes(input),
+        ];
+        let (done, result) = self.with_pages(|io| {
+            let mut done = start;
+            loop {
+                let Some(c) = base.rep(count, done) else {
+                    break (done, Err(HvError(status::INVALID_HYPERCALL_INPUT)));
+                };
+                let r = io.issue(c, &parts, count * out_size);
+                let completed = r.reps_completed();
+                // The result is the hypervisor's word: never trust it past what was asked.
+                if completed < done || completed > count {
+                    pr_err!("hypercall {code:#x}: {completed} reps completed of {done}..{count}\n");
+                    break (done, Err(HvError(status::INVALID_HYPERCALL_INPUT)));
+                }
+                if out_size != 0 {
+                    let bytes = AsBytes::as_bytes_mut(output);
+                    let (from, to) = (done * out_size, completed * out_size);
+                    bytes[from..to].copy_from_slice(&io.output[from..to]);
+                }
+                done = completed;
+                match r.ok() {
+                    Ok(()) if done < count => mshv_ffi::touch_nmi_watchdog(),
+                    res => break (done, res),
+                }
+            }
+        });
+        (done, result)
+    }
+
+    /// Deposits `n` (at most [`DEPOSIT_MAX_PAGES`]) new pages into `partition_id`'s pool; with
+    /// `contiguous`, in physically contiguous blocks of 8.
+    pub(crate) fn deposit(&self, partition_id: u64, n: usize, contiguous: bool) -> Result {
+        let n = n.min(DEPOSIT_MAX_PAGES);
+        // Contiguous pages come in whole blocks of 8.
+        let n = if contiguous { (n / 8).max(1) * 8 } else { n };
+        let mut pfns = KVec::with_capacity(n, GFP_KERNEL)?;
+        while pfns.len() < n {
+            if contiguous {
+                for pfn in mshv_ffi::alloc_block_of_8()? {
+                    pfns.push(pfn, GFP_KERNEL)?;
+                }
+            } else {
+                pfns.push(
+                    mshv_ffi::give_page(Page::alloc_page(GFP_KERNEL)?),
+                    GFP_KERNEL,
+                )?;
+            }
+        }
+        let head = crate::hv_defs::PartitionIdIn { partition_id };
+        let count = pfns.len();
+        let (done, result) =
+            self.rep::<_, _, u64>(code::DEPOSIT_MEMORY, &head, &[], &pfns, &mut [], 0..count);
+        // The hypervisor owns what it took; the rest is ours to free.
+        for &pfn in &pfns[done.min(count)..] {
+            // SAFETY: These pages were allocated above and not taken by the hypervisor.
+            unsafe { mshv_ffi::free_given_page(pfn) };
+        }
+        result.map_err(|e| {
+            pr_err!(
+                "depositing {n} pages to partition {partition_id:#x} failed: status {:#x}\n",
+                e.0
+            );
+            e.to_errno()
+        })
+    }
+
+    /// Runs `op` and, while the hypervisor answers with a memory shortage, deposits and runs it
+    /// again: at most [`MAX_DEPOSIT_ROUNDS`] times. `partition_id` names the pool the call
+    /// draws from (`HV_PARTITION_ID_SELF` for the root's own).
+    pub(crate) fn with_deposits<T>(
+        &self,
+        partition_id: u64,
+        what: &str,
+        mut op: impl FnMut(&Self) -> Result<T, HvError>,
+    ) -> Result<T> {
+        for round in 0..=MAX_DEPOSIT_ROUNDS {
+            let e = match op(self) {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            let Some(short) = Shortage::of(e.status(), partition_id) else {
+                return Err(e.to_errno());
+            };
+            if round == MAX_DEPOSIT_ROUNDS {
+                break;
+            }
+            self.deposit(
+                short.partition_id,
+                short.pages_in_round(round),
+                short.contiguous,
+            )?;
+        }
+        pr_err!(
+            "{what}: the hypervisor is still short of memory after {MAX_DEPOSIT_ROUNDS} deposits; giving up\n"
+        );
+        Err(ENOMEM)
+    }
+
+    /// Withdraws every free page of `partition_id`'s pool and frees it; returns how many.
+    pub(crate) fn withdraw_all(&self, partition_id: u64) -> Result<usize> {
+        const BATCH: usize = HV_PAGE_SIZE / 8;
+        let head = crate::hv_defs::MemoryPoolIn {
+            partition_id,
+            proximity_domain_info: 0,
+        };
+        let mut pfns = KVec::from_elem(0u64, BATCH, GFP_KERNEL)?;
+        let mut total = 0;
+        loop {
+            let (done, result) =
+                self.rep::<_, u64, _>(code::WITHDRAW_MEMORY, &head, &[], &[], &mut pfns, 0..BATCH);
+            for &pfn in &pfns[..done] {
+                if !mshv_ffi::pfn_valid(pfn) {
+                    pr_err!("withdraw: the hypervisor returned PFN {pfn:#x}, which is not RAM\n");
+                    continue;
+                }
+                // SAFETY: The hypervisor gives back only pages deposited to it, all of which this
+                // driver allocated and gave away.
+                unsafe { mshv_ffi::free_given_page(pfn) };
+            }
+            total += done;
+            match result {
+                // An empty pool ends the withdrawal.
+                Err(HvError(status::NO_RESOURCES)) => return Ok(total),
+                Err(e) => return Err(e.to_errno()),
+                Ok(()) if done < BATCH => return Ok(total),
+                Ok(()) => {}
+            }
+        }
+    }
+}
+
+#[kunit_tests(mshv_hvcall)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_word_fields() {
+        let c = Control::new(0x1234);
+        assert_eq!(c.raw(), 0x1234);
+        assert_eq!(c.code(), 0x1234);
+        assert!(!c.is_fast());
+        assert!(c.fast().is_fast());
+        assert_eq!(c.fast().raw(), 0x1_1234);
+        assert_eq!(c.fast().code(), 0x1234);
+        let r = c.rep(0xfff, 0xfff).unwrap();
+        assert_eq!(r.raw(), 0x0fff_0fff_0000_1234);
+        assert_eq!((r.rep_count(), r.rep_start()), (0xfff, 0xfff));
+        assert!(c.rep(0x1000, 0).is_none());
+        assert!(c.rep(5, 6).is_none());
+        assert_eq!(c.rep(1, 0).unwrap().raw(), 0x1_0000_1234);
+        assert_eq!(c.rep(0, 0).unwrap().raw(), 0x1234);
+        // Re-encoding replaces the fields, it does not OR into them.
+        assert_eq!(r.rep(1, 1).unwrap().raw(), 0x0001_0001_0000_1234);
+        let v = c.varhead(0x3ff * 8).unwrap();
+        assert_eq!(v.raw(), 0x1234 | (0x3ff << 17));
+        assert_eq!(v.varhead_bytes(), 0x3ff * 8);
+        assert!(c.varhead(0x400 * 8).is_none());
+        assert!(c.varhead(12).is_none());
+        assert_eq!(c.varhead(8).unwrap().raw(), 0x1234 | (1 << 17));
+        assert!(!r.has_reserved_bits());
+        for bit in [27, 28, 29, 30, 31, 44, 45, 46, 47, 60, 61, 62, 63] {
+            assert!(Control::from_raw(1u64 << bit).has_reserved_bits());
+        }
+        for bit in [0, 15, 16, 17, 26, 32, 43, 48, 59] {
+            assert!(!Control::from_raw(1u64 << bit).has_reserved_bits());
+        }
+    }
+
+    #[test]
+    fn result_fields() {
+        let r = HvResult::from_raw(0xffff_f123_ffff_0005);
+        assert_eq!(r.status(), 5);
+        assert_eq!(r.reps_completed(), 0x123);
+        assert_eq!(r.ok(), Err(HvError(5)));
+        assert_eq!(HvResult::from_raw(0x0000_0fff_0000_0000).ok(), Ok(()));
+        assert_eq!(HvResult::new(0xb, 0xfff).raw(), 0x0000_0fff_0000_000b);
+        assert_eq!(HvResult::new(0, 0x1000).reps_completed(), 0);
+    }
+
+    #[test]
+    fn status_table_matches_upstream() {
+        use status::*;
+        for s in [
+            INVALID_HYPERCALL_CODE,
+            INVALID_HYPERCALL_INPUT,
+            INVALID_PARAMETER,
+            UNKNOWN_PROPERTY,
+            PROPERTY_VALUE_OUT_OF_RANGE,
+            INVALID_PARTITION_ID,
+            INVALID_VP_INDEX,
+            INVALID_PORT_ID,
+            INVALID_CONNECTION_ID,
+            INVALID_LP_INDEX,
+            INVALID_REGISTER_VALUE,
+        ] {
+            assert_eq!(status_to_errno(s), EINVAL);
+        }
+        assert_eq!(status_to_errno(ACCESS_DENIED), EACCES);
+        assert_eq!(status_to_errno(OPERATION_DENIED), EACCES);
+        for s in [
+            INSUFFICIENT_MEMORY,
+            INSUFFICIENT_ROOT_MEMORY,
+            INSUFFICIENT_CONTIGUOUS_MEMORY,
+            INSUFFICIENT_CONTIGUOUS_ROOT_MEMORY,
+        ] {
+            assert_eq!(status_to_errno(s), ENOMEM);
+        }
+        assert_eq!(status_to_errno(PROCESSOR_FEATURE_NOT_SUPPORTED), EOPNOTSUPP);
+        for s in [
+            INVALID_ALIGNMENT,
+            INVALID_PARTITION_STATE,
+            NOT_FOUND,
+            INSUFFICIENT_BUFFERS,
+            INVALID_VP_STATE,
+            NO_RESOURCES,
+            OPERATION_FAILED,
+            TIME_OUT,
+            CALL_PENDING,
+            0xffff,
+        ] {
+            assert_eq!(status_to_errno(s), EIO);
+        }
+    }
+
+    #[test]
+    fn shortages_name_their_pool() {
+        let pt = 7;
+        assert_eq!(
+            Shortage::of(status::INSUFFICIENT_MEMORY, pt),
+            Some(Shortage {
+                partition_id: pt,
+                pages: 1,
+                contiguous: false
+            })
+        );
+        assert_eq!(
+            Shortage::of(status::INSUFFICIENT_CONTIGUOUS_MEMORY, pt),
+            Some(Shortage {
+                partition_id: pt,
+                pages: 8,
+                contiguous: true
+            })
+        );
+        assert_eq!(
+            Shortage::of(status::INSUFFICIENT_ROOT_MEMORY, pt).map(|s| s.partition_id),
+            Some(HV_PARTITION_ID_SELF)
+        );
+        assert_eq!(
+            Shortage::of(status::INSUFFICIENT_CONTIGUOUS_ROOT_MEMORY, pt).map(|s| s.partition_id),
+            Some(HV_PARTITION_ID_SELF)
+        );
+        assert_eq!(Shortage::of(status::INVALID_PARAMETER, pt), None);
+        let s = Shortage::of(status::INSUFFICIENT_MEMORY, pt).unwrap();
+        assert_eq!(s.pages_in_round(0), 1);
+        assert_eq!(s.pages_in_round(3), 8);
+        assert_eq!(s.pages_in_round(8), 256);
+        assert_eq!(s.pages_in_round(9), DEPOSIT_MAX_PAGES);
+        assert_eq!(s.pages_in_round(70), DEPOSIT_MAX_PAGES);
+    }
+}

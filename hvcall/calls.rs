@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Typed hypercalls: one method per call the driver makes. Inputs are built here and nowhere
+//! else; long lists are split into batches that fit the input page; calls that draw on the
+//! hypervisor's memory pool are wrapped in deposit-and-retry.
+
+use kernel::prelude::*;
+
+use super::Hv;
+use crate::hv_defs::{
+    code,
+    map_flags,
+    AssertInterruptIn,
+    CreatePartitionIn,
+    CreateVpIn,
+    GpaAccessStatesIn,
+    GpaPagesIn,
+    HvRegisterAssoc,
+    HvRegisterValue,
+    InstallInterceptIn,
+    PartitionPropertyIn,
+    VpRegistersIn,
+    VpStateIn,
+    VpStatePageIn,
+    HV_PAGE_SIZE,
+    HV_PARTITION_ID_SELF,
+    PAGES_PER_LARGE_PAGE, //
+};
+
+/// PFNs per `HvCallMapGpaPages`: a page of them after the 24-byte header (509).
+pub(crate) const MAP_GPA_BATCH: usize = (HV_PAGE_SIZE - 24) / 8;
+/// Pages per `HvCallUnmapGpaPages` and per `HvCallGetGpaPagesAccessStates`: the rep field's
+/// limit (no input list; one output byte per page).
+pub(crate) const REP_BATCH: usize = 0xfff;
+/// Registers per `HvCallGetVpRegisters`: a page of 16-byte values.
+pub(crate) const GET_REGS_BATCH: usize = HV_PAGE_SIZE / 16;
+/// Registers per `HvCallSetVpRegisters`: a page of 32-byte associations after the header.
+pub(crate) const SET_REGS_BATCH: usize = (HV_PAGE_SIZE - 16) / 32;
+/// The compatibility version the driver asks for (`HV_COMPATIBILITY_21_H2`).
+const COMPATIBILITY_VERSION: u32 = 0x9;
+
+impl Hv {
+    /// `HvCallCreatePartition`; the root pays for the partition object. Returns its ID.
+    pub(crate) fn create_partition(
+        &self,
+        flags: u64,
+        disabled_processor_features: [u64; 2],
+        disabled_processor_xsave_features: u64,
+    ) -> Result<u64> {
+        let input = CreatePartitionIn {
+            flags,
+            compatibility_version: COMPATIBILITY_VERSION,
+            disabled_processor_features,
+            disabled_processor_xsave_features,
+            ..Default::default()
+        };
+        self.with_deposits(HV_PARTITION_ID_SELF, "create partition", |hv| {
+            hv.call_out::<_, u64>(code::CREATE_PARTITION, &input)
+        })
+    }
+
+    /// `HvCallInitializePartition` (fast).
+    pub(crate) fn initialize_partition(&self, pt: u64) -> Result {
+        self.with_deposits(pt, "initialize partition", |hv| {
+            hv.fast8(code::INITIALIZE_PARTITION, pt)
+        })
+    }
+
+    /// `HvCallFinalizePartition` (fast): releases everything inside the partition.
+    pub(crate) fn finalize_partition(&self, pt: u64) -> Result {
+        Ok(self.fast8(code::FINALIZE_PARTITION, pt)?)
+    }
+
+    /// `HvCallDeletePartition` (fast).
+    pub(crate) fn delete_partition(&self, pt: u64) -> Result {
+        Ok(self.fast8(code::DELETE_PARTITION, pt)?)
+    }
+
+    /// `HvCallGetPartitionProperty`.
+    pub(crate) fn get_partition_property(&self, pt: u64, property: u32) -> Result<u64> {
+        let input = PartitionPropertyIn {
+            partition_id: pt,
+            property_code: property,
+            ..Default::default()
+        };
+        Ok(self.call_out::<_, u64>(code::GET_PARTITION_PROPERTY, &input)?)
+    }
+
+    /// `HvCallSetPartitionProperty`.
+    pub(crate) fn set_partition_property(&self, pt: u64, property: u32, value: u64) -> Result {
+        let input = PartitionPropertyIn {
+            partition_id: pt,
+            property_code: property,
+            padding: 0,
+            property_value: value,
+        };
+        self.with_deposits(pt, "set partition property", |hv| {
+            hv.call(code::SET_PARTITION_PROPERTY, &input)
+        })
+    }
+
+    /// `HvCallCreateVp`.
+    pub(crate) fn create_vp(&self, pt: u64, vp: u32) -> Result {
+        let input = CreateVpIn {
+            partition_id: pt,
+            vp_index: vp,
+            ..Default::default()
+        };
+        self.with_deposits(pt, "create VP", |hv| hv.call(code::CREATE_VP, &input))
+    }
+
+    /// `HvCallDeleteVp` (fast).
+    pub(crate) fn delete_vp(&self, pt: u64, vp: u32) -> Result {
+        Ok(self.fast16(code::DELETE_VP, pt, u64::from(vp))?)
+    }
+
+    /// `HvCallGetVpRegisters`: `values[i]` receives register `names[i]`.
+    pub(crate) fn get_vp_registers(
+        &self,
+        pt: u64,
+        vp: u32,
+        names: &[u32],
+        values: &mut [HvRegisterValue],
+    ) -> Result {
+        if names.len() != values.len() {
+            return Err(EINVAL);
+        }
+        let head = vp_registers_head(pt, vp);
+        for (n, v) in names
+            .chunks(GET_REGS_BATCH)
+            .zip(values.chunks_mut(GET_REGS_BATCH))
+        {
+            let count = n.len();
+            self.rep(code::GET_VP_REGISTERS, &head, &[], n, v, 0..count)
+                .1?;
+        }
+        Ok(())
+    }
+
+    /// `HvCallSetVpRegisters`.
+    pub(crate) fn set_vp_registers(&self, pt: u64, vp: u32, regs: &[HvRegisterAssoc]) -> Result {
+        let head = vp_registers_head(pt, vp);
+        for batch in regs.chunks(SET_REGS_BATCH) {
+            let count = batch.len();
+            self.rep::<_, _, u64>(code::SET_VP_REGISTERS, &head, &[], batch, &mut [], 0..count)
+                .1?;
+        }
+        Ok(())
+    }
+
+    /// `HvCallMapGpaPages`: maps `pfns` at `gfn` with `flags`. With `LARGE_PAGE` each PFN heads a
+    /// 2M page (and `gfn` is 2M-aligned). All or nothing: on failure what was mapped is unmapped.
+    pub(crate) fn map_gpa_pages(&self, pt: u64, gfn: u64, flags: u32, pfns: &[u64]) -> Result {
+        let large = flags & map_flags::LARGE_PAGE != 0;
+        let step = if large { PAGES_PER_LARGE_PAGE } else { 1 };
+        let mut mapped = 0u64;
+        for batch in pfns.chunks(MAP_GPA_BATCH) {
+            let head = GpaPagesIn {
+                partition_id: pt,
+                target_gpa_base: gfn + mapped * step,
+                flags,
+                padding: 0,
+            };
+            let count = batch.len();
+            let mut done = 0;
+            let r = self.with_deposits(pt, "map GPA pages", |hv| {
+                let (d, r) = hv.rep::<_, _, u64>(
+                    code::MAP_GPA_PAGES,
+                    &head,
+                    &[],
+                    batch,
+                    &mut [],
+                    done..count,
+                );
+                done = d;
+                r
+            });
+            mapped += done as u64;
+            if let Err(e) = r {
+                if mapped != 0 {
+                    // Best effort: the caller sees all or nothing.
+                    let _ = self.unmap_gpa_pages(pt, gfn, mapped, large);
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// `HvCallUnmapGpaPages`: `count` pages (2M pages with `large`) from `gfn`.
+    pub(crate) fn unmap_gpa_pages(&self, pt: u64, gfn: u64, count: u64, large: bool) -> Result {
+        let step = if large { PAGES_PER_LARGE_PAGE } else { 1 };
+        let mut done_total = 0u64;
+        while done_total < count {
+            let n = (count - done_total).min(REP_BATCH as u64) as usize;
+            let head = GpaPagesIn {
+                partition_id: pt,
+                target_gpa_base: gfn + done_total * step,
+                flags: if large {
+                    map_flags::UNMAP_LARGE_PAGE
+                } else {
+                    0
+                },
+                padding: 0,
+            };
+            let (_, r) =
+                self.rep::<_, u64, u64>(code::UNMAP_GPA_PAGES, &head, &[], &[], &mut [], 0..n);
+            r?;
+            done_total += n as u64;
+        }
+        Ok(())
+    }
+
+    /// `HvCallMapVpStatePage`: returns the PFN of the VP's page of type `page_type`.
+    pub(crate) fn map_vp_state_page(&self, pt: u64, vp: u32, page_type: u16) -> Result<u64> {
+        let input = VpStatePageIn {
+            partition_id: pt,
+            vp_index: vp,
+            page_type,
+            ..Default::default()
+        };
+        self.with_deposits(pt, "map VP state page", |hv| {
+            hv.call_out::<_, u64>(code::MAP_VP_STATE_PAGE, &input)
+        })
+    }
+
+    /// `HvCallUnmapVpStatePage`.
+    pub(crate) fn unmap_vp_state_page(&self, pt: u64, vp: u32, page_type: u16) -> Result {
+        let input = VpStatePageIn {
+            partition_id: pt,
+            vp_index: vp,
+            page_type,
+            ..Default::default()
+        };
+        Ok(self.call(code::UNMAP_VP_STATE_PAGE, &input)?)
+    }
+
+    /// `HvCallGetVpState` for a PFN-passed state: the hypervisor writes it into `pfns`.
+    pub(crate) fn get_vp_state(&self, pt: u64, vp: u32, state_type: u32, pfns: &[u64]) -> Result {
+        self.vp_state(code::GET_VP_STATE, pt, vp, state_type, pfns)
+    }
+
+    /// `HvCallSetVpState` for a PFN-passed state: the hypervisor reads it from `pfns`.
+    pub(crate) fn set_vp_state(&self, pt: u64, vp: u32, state_type: u32, pfns: &[u64]) -> Result {
+        self.vp_state(code::SET_VP_STATE, pt, vp, state_type, pfns)
+    }
+
+    fn vp_state(&self, call: u16, pt: u64, vp: u32, state_type: u32, pfns: &[u64]) -> Result {
+        let head = VpStateIn {
+            partition_id: pt,
+            vp_index: vp,
+            state_type,
+            ..Default::default()
+        };
+        self.with_deposits(pt, "VP state", |hv| {
+            // A simple call whose PFN list is the variable header.
+            hv.rep::<_, u64, u64>(call, &head, pfns, &[], &mut [], 0..0)
+                .1
+        })
+    }
+
+    /// `HvCallInstallIntercept`.
+    pub(crate) fn install_intercept(
+        &self,
+        pt: u64,
+        access: u32,
+        kind: u32,
+        parameter: u64,
+    ) -> Result {
+        let input = InstallInterceptIn {
+            partition_id: pt,
+            access_type: access,
+            intercept_type: kind,
+            parameter,
+        };
+        self.with_deposits(pt, "install intercept", |hv| {
+            hv.call(code::INSTALL_INTERCEPT, &input)
+        })
+    }
+
+    /// `HvCallAssertVirtualInterrupt`: `vector` to the VP with APIC ID `dest`.
+    pub(crate) fn assert_virtual_interrupt(
+        &self,
+        pt: u64,
+        interrupt_type: u32,
+        control_flags: u32,
+        dest: u64,
+        vector: u32,
+    ) -> Result {
+        let input = AssertInterruptIn {
+            partition_id: pt,
+            interrupt_type,
+            control_flags,
+            dest_addr: dest,
+            vector,
+            ..Default::default()
+        };
+        Ok(self.call(code::ASSERT_VIRTUAL_INTERRUPT, &input)?)
+    }
+
+    /// `HvCallGetGpaPagesAccessStates`: one state byte per page from `gfn` into `states`, then
+    /// the bits are changed as `flags` says.
+    pub(crate) fn get_gpa_access_states(
+        &self,
+        pt: u64,
+        gfn: u64,
+        flags: u64,
+        states: &mut [u8],
+    ) -> Result {
+        for (i, batch) in states.chunks_mut(REP_BATCH).enumerate() {
+            let head = GpaAccessStatesIn {
+                partition_id: pt,
+                flags,
+                gpa_page_number: gfn + (i * REP_BATCH) as u64,
+            };
+            let count = batch.len();
+            self.rep::<_, u64, _>(
+                code::GET_GPA_PAGES_ACCESS_STATES,
+                &head,
+                &[],
+                &[],
+                batch,
+                0..count,
+            )
+            .1?;
+        }
+        Ok(())
+    }
+}
+
+/// The header of the VP register calls, for the VP's own VTL.
+fn vp_registers_head(pt: u64, vp: u32) -> VpRegistersIn {
+    VpRegistersIn {
+        partition_id: pt,
+        vp_index: vp,
+        ..Default::default()
+    }
+}

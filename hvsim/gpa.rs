@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The simulated GPA map of a partition: one entry per 4K guest page, kept in chunks of 512
+//! (one 2M region each). Each chunk costs its partition one pool page, as a page-table page
+//! would, and is freed (and the page released) when its last entry is unmapped.
+
+use kernel::{
+    prelude::*,
+    rbtree::RBTree, //
+};
+
+use super::Pool;
+use crate::hv_defs::{
+    access_flags,
+    access_state,
+    map_flags,
+    status, //
+};
+
+/// Entries per chunk.
+const CHUNK: u64 = 512;
+/// The GPA space: 52 address bits.
+pub(super) const GFN_LIMIT: u64 = 1 << 40;
+
+/// Entry layout: PFN in bits 39:0, permission flags in 47:40, accessed and dirty in 48 and 49,
+/// mapped in 63.
+const PFN_MASK: u64 = (1 << 40) - 1;
+const FLAGS_SHIFT: u32 = 40;
+const ACCESSED: u64 = 1 << 48;
+const DIRTY: u64 = 1 << 49;
+const MAPPED: u64 = 1 << 63;
+
+/// `HV_MAP_GPA_*` flags kept per entry, in the order of their entry bits.
+const KEPT_FLAGS: [u32; 8] = [
+    map_flags::READABLE,
+    map_flags::WRITABLE,
+    map_flags::KERNEL_EXECUTABLE,
+    map_flags::USER_EXECUTABLE,
+    map_flags::NO_ACCESS,
+    map_flags::NOT_CACHED,
+    map_flags::LARGE_PAGE,
+    map_flags::ADJUSTABLE,
+];
+
+fn pack_flags(flags: u32) -> u64 {
+    KEPT_FLAGS
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| flags & **f != 0)
+        .fold(0, |acc, (i, _)| acc | (1 << i))
+}
+
+fn unpack_flags(e: u64) -> u32 {
+    let bits = (e >> FLAGS_SHIFT) & 0xff;
+    KEPT_FLAGS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .fold(0, |acc, (_, f)| acc | f)
+}
+
+/// A 2M region's entries.
+struct Chunk {
+    e: KBox<[u64; CHUNK as usize]>,
+    mapped: u16,
+}
+
+/// The GPA map.
+#[derive(Default)]
+pub(crate) struct GpaMap {
+    chunks: RBTree<u64, Chunk>,
+    mapped: u64,
+}
+
+impl GpaMap {
+    /// Pages mapped.
+    pub(crate) fn mapped(&self) -> u64 {
+        self.mapped
+    }
+
+    /// Drops every entry (finalize; the pool is released wholesale by the caller).
+    pub(crate) fn clear(&mut self) {
+        self.chunks = RBTree::new();
+        self.mapped = 0;
+    }
+
+    /// Maps `gfn` to `pfn` with `flags`, replacing what was there.
+    pub(crate) fn map(
+        &mut self,
+        gfn: u64,
+        pfn: u64,
+        flags: u32,
+        pool: &mut Pool,
+    ) -> Result<(), u16> {
+        if gfn >= GFN_LIMIT || pfn > PFN_MASK {
+            return Err(status::INVALID_PARAMETER);
+        }
+        let key = gfn / CHUNK;
+        if self.chunks.get(&key).is_none() {
+            pool.charge(1)?;
+            let made = KBox::init(pin_init::init_zeroed(), GFP_ATOMIC)
+                .map_err(|_| status::INSUFFICIENT_MEMORY)
+                .and_then(|e| {
+                    self.chunks
+                        .try_create_and_insert(key, Chunk { e, mapped: 0 }, GFP_ATOMIC)
+                        .map_err(|_| status::INSUFFICIENT_MEMORY)
+                });
+            if let Err(s) = made {
+                pool.release(1);
+                return Err(s);
+            }
+        }
+        // PANIC: The chunk was found or inserted above.
+        let c = self.chunks.get_mut(&key).expect("chunk exists");
+        let e = &mut c.e[(gfn % CHUNK) as usize];
+        if *e & MAPPED == 0 {
+            c.mapped += 1;
+            self.mapped += 1;
+        }
+        *e = MAPPED | (pack_flags(flags) << FLAGS_SHIFT) | pfn;
+        Ok(())
+    }
+
+    /// Unmaps `gfn` (nothing happens if it is not mapped).
+    pub(crate) fn unmap(&mut self, gfn: u64, pool: &mut Pool) {
+        let key = gfn / CHUNK;
+        let Some(c) = self.chunks.get_mut(&key) else {
+            return;
+        };
+        let e = &mut c.e[(gfn % CHUNK) as usize];
+        if *e & MAPPED == 0 {
+            return;
+        }
+        *e = 0;
+        c.mapped -= 1;
+        self.mapped -= 1;
+        if c.mapped == 0 {
+            self.chunks.remove(&key);
+            pool.release(1);
+        }
+    }
+
+    fn entry_mut(&mut self, gfn: u64) -> Option<&mut u64> {
+        let c = self.chunks.get_mut(&(gfn / CHUNK))?;
+        Some(&mut c.e[(gfn % CHUNK) as usize]).filter(|e| **e & MAPPED != 0)
+    }
+
+    /// The mapping of `gfn`: (PFN, flags).
+    pub(crate) fn lookup(&mut self, gfn: u64) -> Option<(u64, u32)> {
+        let e = *self.entry_mut(gfn)?;
+        Some((e & PFN_MASK, unpack_flags(e)))
+    }
+
+    /// A guest access: false when the page is unmapped or the access is not allowed.
+    pub(crate) fn touch(&mut self, gfn: u64, write: bool) -> bool {
+        let Some(e) = self.entry_mut(gfn) else {
+            return false;
+        };
+        let flags = unpack_flags(*e);
+        let need = if write {
+            map_flags::WRITABLE
+        } else {
+            map_flags::READABLE
+        };
+        if flags & map_flags::NO_ACCESS != 0 || flags & need == 0 {
+            return false;
+        }
+        *e |= ACCESSED | if write { DIRTY } else { 0 };
+        true
+    }
+
+    /// Returns `gfn`'s access state byte, then changes the bits as `flags` says. Clearing
+    /// accessed clears dirty too; setting dirty sets accessed too.
+    pub(crate) fn access_state(&mut self, gfn: u64, flags: u64) -> u8 {
+        let Some(e) = self.entry_mut(gfn) else {
+            return 0;
+        };
+        let mut state = 0;
+        if *e & ACCESSED != 0 {
+            state |= access_state::ACCESSED;
+        }
+        if *e & DIRTY != 0 {
+            state |= access_state::DIRTY;
+        }
+        if flags & access_flags::CLEAR_ACCESSED != 0 {
+            *e &= !(ACCESSED | DIRTY);
+        }
+        if flags & access_flags::CLEAR_DIRTY != 0 {
+            *e &= !DIRTY;
+        }
+        if flags & access_flags::SET_ACCESSED != 0 {
+            *e |= ACCESSED;
+        }
+        if flags & access_flags::SET_DIRTY != 0 {
+            *e |= ACCESSED | DIRTY;
+        }
+        state
+    }
+}

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The C edge: kernel APIs that are static inline or macros (wrapped in `mshv_helpers.c`), with
+//! safe Rust wrappers. Pages handed to or taken back from the hypervisor are converted here.
+
+use core::ptr::NonNull;
+
+use kernel::{
+    bindings,
+    page::Page,
+    prelude::*, //
+};
+
+mod raw {
+    use kernel::ffi::{
+        c_ulong,
+        c_void, //
+    };
+
+    extern "C" {
+        pub(super) fn mshv_rs_local_irq_save() -> c_ulong;
+        pub(super) fn mshv_rs_local_irq_restore(flags: c_ulong);
+        pub(super) fn mshv_rs_virt_to_phys(addr: *const c_void) -> u64;
+        pub(super) fn mshv_rs_phys_to_virt(pa: u64) -> *mut c_void;
+        pub(super) fn mshv_rs_pfn_valid(pfn: u64) -> bool;
+        // `struct page` is passed as `void *`: its Rust binding is not FFI-safe (a zero-sized
+        // member).
+        pub(super) fn mshv_rs_page_to_pfn(page: *mut c_void) -> u64;
+        pub(super) fn mshv_rs_pfn_to_page(pfn: u64) -> *mut c_void;
+        pub(super) fn mshv_rs_page_address(page: *mut c_void) -> *mut c_void;
+        pub(super) fn mshv_rs_touch_nmi_watchdog();
+        #[cfg(not(mshv_sim))]
+        pub(super) fn hv_is_hyperv_initialized() -> bool;
+    }
+}
+
+/// Local interrupts are off for as long as this guard lives; dropping it restores the previous
+/// state, so no path can return with interrupts still disabled.
+///
+/// # Invariants
+///
+/// `flags` is the value `local_irq_save()` returned on this CPU when the guard was made.
+pub(crate) struct IrqSave {
+    flags: kernel::ffi::c_ulong,
+    /// The guard must be dropped on the CPU that made it.
+    _not_send: kernel::types::NotThreadSafe,
+}
+
+impl IrqSave {
+    /// Disables local interrupts.
+    pub(crate) fn new() -> Self {
+        // SAFETY: Saving and disabling local interrupts is always allowed.
+        let flags = unsafe { raw::mshv_rs_local_irq_save() };
+        // INVARIANT: `flags` was just saved on this CPU; `NotThreadSafe` keeps the guard here.
+        Self {
+            flags,
+            _not_send: kernel::types::NotThreadSafe,
+        }
+    }
+}
+
+impl Drop for IrqSave {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant, `flags` came from `local_irq_save()` on this CPU.
+        unsafe { raw::mshv_rs_local_irq_restore(self.flags) };
+    }
+}
+
+/// Returns the physical address of a direct-mapped kernel address.
+pub(crate) fn virt_to_phys(addr: *const u8) -> u64 {
+    // SAFETY: `virt_to_phys` only computes; callers pass direct-map addresses (page_address()).
+    unsafe { raw::mshv_rs_virt_to_phys(addr.cast()) }
+}
+
+/// Returns the direct-map address of a physical address, if it names RAM with a `struct page`.
+#[cfg_attr(not(mshv_sim), expect(dead_code))]
+pub(crate) fn phys_to_virt(pa: u64) -> Option<NonNull<u8>> {
+    // SAFETY: `pfn_valid` only looks the PFN up.
+    if !unsafe { raw::mshv_rs_pfn_valid(pa >> 12) } {
+        return None;
+    }
+    // SAFETY: The PFN has a `struct page` in the direct map: `phys_to_virt` only computes.
+    NonNull::new(unsafe { raw::mshv_rs_phys_to_virt(pa) }.cast())
+}
+
+/// Returns whether `pfn` names memory with a `struct page`.
+pub(crate) fn pfn_valid(pfn: u64) -> bool {
+    // SAFETY: `pfn_valid` only looks the PFN up.
+    unsafe { raw::mshv_rs_pfn_valid(pfn) }
+}
+
+/// Returns the PFN of `page`.
+pub(crate) fn page_pfn(page: &Page) -> u64 {
+    // SAFETY: `page` owns a valid `struct page`.
+    unsafe { raw::mshv_rs_page_to_pfn(page.as_ptr().cast()) }
+}
+
+/// Returns the direct-map address of `page` (x86_64 has no highmem).
+pub(crate) fn page_address(page: &Page) -> NonNull<u8> {
+    // SAFETY: `page` owns a valid `struct page`, which on x86_64 is always in the direct map.
+    let addr = unsafe { raw::mshv_rs_page_address(page.as_ptr().cast()) };
+    // PANIC: The direct-map address of a valid page is never null.
+    NonNull::new(addr.cast()).expect("page without a direct-map address")
+}
+
+/// Gives a page away to the hypervisor: returns its PFN and forgets the page.
+pub(crate) fn give_page(page: Page) -> u64 {
+    let pfn = page_pfn(&page);
+    core::mem::forget(page);
+    pfn
+}
+
+/// Frees a page the hypervisor gave back (`HvCallWithdrawMemory`).
+///
+/// # Safety
+///
+/// `pfn` must be a page this driver gave away with [`give_page`] and that the hypervisor
+/// returned, so that nobody else owns it.
+pub(crate) unsafe fn free_given_page(pfn: u64) {
+    // SAFETY: By the safety requirements the PFN has a `struct page`.
+    let page = unsafe { raw::mshv_rs_pfn_to_page(pfn) }.cast();
+    // SAFETY: By the safety requirements we own the page again; it was allocated with order 0.
+    unsafe { bindings::__free_pages(page, 0) };
+}
+
+/// Allocates 8 physically contiguous pages, splits them into order-0 pages and gives them away
+/// to the hypervisor: returns their PFNs.
+pub(crate) fn alloc_block_of_8() -> Result<[u64; 8]> {
+    // SAFETY: Allocating pages is always allowed; callers run in process context.
+    let page = unsafe { bindings::alloc_pages(bindings::GFP_KERNEL, 3) };
+    if page.is_null() {
+        return Err(ENOMEM);
+    }
+    // SAFETY: `page` heads a fresh, non-compound order-3 allocation; splitting it makes eight
+    // order-0 pages, each freed on its own later (`free_given_page`).
+    unsafe { bindings::split_page(page, 3) };
+    // SAFETY: `page` is a valid `struct page`.
+    let first = unsafe { raw::mshv_rs_page_to_pfn(page.cast()) };
+    Ok(core::array::from_fn(|i| first + i as u64))
+}
+
+/// Tells the NMI watchdog that a long hypercall loop is making progress.
+pub(crate) fn touch_nmi_watchdog() {
+    // SAFETY: Always allowed.
+    unsafe { raw::mshv_rs_touch_nmi_watchdog() };
+}
+
+/// Whether the kernel set up Hyper-V (hypercall MSR, guest OS ID): exported by `hv_common.c`.
+#[cfg(not(mshv_sim))]
+pub(crate) fn hyperv_initialized() -> bool {
+    // SAFETY: A plain query of kernel state.
+    unsafe { raw::hv_is_hyperv_initialized() }
+}
+
+/// Allocates a zeroed page.
+pub(crate) fn alloc_zeroed_page() -> Result<Page> {
+    Ok(Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?)
+}

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel APIs that are static inline or macros, wrapped for the Rust side
+ * (mshv_ffi.rs). No logic lives here.
+ */
+#include <linux/irqflags.h>
+#include <linux/mm.h>
+#include <linux/nmi.h>
+#include <asm/io.h>
+
+#include "mshv_helpers.h"
+
+unsigned long mshv_rs_local_irq_save(void)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	return flags;
+}
+
+void mshv_rs_local_irq_restore(unsigned long flags)
+{
+	local_irq_restore(flags);
+}
+
+u64 mshv_rs_virt_to_phys(const void *addr)
+{
+	return virt_to_phys((void *)addr);
+}
+
+void *mshv_rs_phys_to_virt(u64 pa)
+{
+	return phys_to_virt(pa);
+}
+
+bool mshv_rs_pfn_valid(u64 pfn)
+{
+	return pfn_valid(pfn);
+}
+
+u64 mshv_rs_page_to_pfn(struct page *page)
+{
+	return page_to_pfn(page);
+}
+
+struct page *mshv_rs_pfn_to_page(u64 pfn)
+{
+	return pfn_to_page(pfn);
+}
+
+void *mshv_rs_page_address(struct page *page)
+{
+	return page_address(page);
+}
+
+void mshv_rs_touch_nmi_watchdog(void)
+{
+	touch_nmi_watchdog();
+}

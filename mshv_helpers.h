@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel APIs that are static inline or macros, wrapped for the Rust side
+ * (mshv_ffi.rs). No logic lives here.
+ */
+#ifndef MSHV_HELPERS_H
+#define MSHV_HELPERS_H
+
+#include <linux/types.h>
+
+struct page;
+
+unsigned long mshv_rs_local_irq_save(void);
+void mshv_rs_local_irq_restore(unsigned long flags);
+u64 mshv_rs_virt_to_phys(const void *addr);
+void *mshv_rs_phys_to_virt(u64 pa);
+bool mshv_rs_pfn_valid(u64 pfn);
+u64 mshv_rs_page_to_pfn(struct page *page);
+struct page *mshv_rs_pfn_to_page(u64 pfn);
+void *mshv_rs_page_address(struct page *page);
+void mshv_rs_touch_nmi_watchdog(void);
+
+#endif /* MSHV_HELPERS_H */
