@@ -48,6 +48,7 @@ use crate::{
     mshv_ffi,
 };
 
+pub(crate) mod debugfs;
 mod gpa;
 mod handlers;
 #[cfg(CONFIG_KUNIT = "y")]

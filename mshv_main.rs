@@ -80,16 +80,23 @@ struct MshvModule {
     _host: Host,
     /// The hypercall layer.
     _hv: Arc<hvcall::Hv>,
+    /// The simulator's controls in debugfs.
+    #[cfg(mshv_sim)]
+    _sim_debugfs: Pin<KBox<kernel::debugfs::Scope<Arc<hvcall::Hv>>>>,
     #[pin]
     _dev: MiscDeviceRegistration<MshvDevice>,
 }
 
 impl kernel::InPlaceModule for MshvModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        // First: nothing is registered where the module refuses to load.
+        let host = Host::detect();
+        let hv = host.and_then(|_| Ok(Arc::new(hvcall::Hv::new()?, GFP_KERNEL)?));
         try_pin_init!(Self {
-            // First: nothing is registered where the module refuses to load.
-            _host: Host::detect()?,
-            _hv: Arc::new(hvcall::Hv::new()?, GFP_KERNEL)?,
+            _host: host?,
+            #[cfg(mshv_sim)]
+            _sim_debugfs: hvsim::debugfs::register(hv.as_ref().map_err(|e| *e)?)?,
+            _hv: hv?,
             _dev <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"mshv" }),
         })
     }

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The simulator's controls for userspace tests and benchmarks, in debugfs
+//! (`/sys/kernel/debug/mshv/sim/`):
+//!
+//! - `calls` (read): `<code> <count>` per call code made at least once, in hex;
+//! - `fault` (write): `<code|any> <nth> <times> <status>` makes the `nth` next call of `code`
+//!   (or of any code) and the `times - 1` matching calls after it fail with `status`; `clear`
+//!   disarms every fault; numbers in hex with `0x` or decimal;
+//! - `partial_reps` (write): a seed for partial rep completion, 0 for off;
+//! - `state` (read): partitions alive, and the root pool's deposited and used pages.
+
+use core::fmt;
+
+use kernel::{
+    debugfs::{
+        Dir,
+        Scope, //
+    },
+    prelude::*,
+    sync::Arc,
+    uaccess::UserSliceReader,
+};
+
+use crate::hvcall::Hv;
+
+/// Parses a number in decimal or `0x` hex.
+fn number(s: &str) -> Result<u64> {
+    let r = match s.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => s.parse(),
+    };
+    r.map_err(|_| EINVAL)
+}
+
+/// Reads a short line written to a control file.
+fn line<'a>(reader: &mut UserSliceReader, buf: &'a mut [u8; 128]) -> Result<&'a str> {
+    let n = reader.len();
+    if n >= buf.len() {
+        return Err(EINVAL);
+    }
+    reader.read_slice(&mut buf[..n])?;
+    Ok(core::str::from_utf8(&buf[..n]).map_err(|_| EINVAL)?.trim())
+}
+
+fn calls(hv: &Arc<Hv>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    for code in 0..=u16::MAX {
+        let n = hv.sim().calls(code);
+        if n != 0 {
+            writeln!(f, "{code:#06x} {n}")?;
+        }
+        if code == 0x3ff {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn state(hv: &Arc<Hv>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let (deposited, used) = hv.sim().root_pool();
+    writeln!(f, "partitions {}", hv.sim().partitions())?;
+    writeln!(f, "root_pool {deposited} {used}")
+}
+
+fn fault(hv: &Arc<Hv>, reader: &mut UserSliceReader) -> Result {
+    let mut buf = [0u8; 128];
+    let s = line(reader, &mut buf)?;
+    if s == "clear" {
+        hv.sim().clear_faults();
+        return Ok(());
+    }
+    let mut w = s.split_whitespace();
+    let mut next = || w.next().ok_or(EINVAL);
+    let code = match next()? {
+        "any" => None,
+        c => Some(u16::try_from(number(c)?).map_err(|_| EINVAL)?),
+    };
+    let nth = u32::try_from(number(next()?)?).map_err(|_| EINVAL)?;
+    let times = u32::try_from(number(next()?)?).map_err(|_| EINVAL)?;
+    let status = u16::try_from(number(next()?)?).map_err(|_| EINVAL)?;
+    if status == 0 || w.next().is_some() {
+        return Err(EINVAL);
+    }
+    hv.sim().inject_fault(code, nth, times, status)
+}
+
+fn partial_reps(hv: &Arc<Hv>, reader: &mut UserSliceReader) -> Result {
+    let mut buf = [0u8; 128];
+    hv.sim().set_partial_reps(number(line(reader, &mut buf)?)?);
+    Ok(())
+}
+
+/// Creates the control files; they go away when the returned scope is dropped.
+pub(crate) fn register(hv: &Arc<Hv>) -> Result<Pin<KBox<Scope<Arc<Hv>>>>> {
+    // Files keep their directories alive; `root` itself may go.
+    let root = Dir::new(c"mshv");
+    let scope = root.scope(hv.clone(), c"sim", |hv, dir| {
+        dir.read_callback_file(c"calls", hv, &calls);
+        dir.read_callback_file(c"state", hv, &state);
+        dir.write_only_callback_file(c"fault", hv, &fault);
+        dir.write_only_callback_file(c"partial_reps", hv, &partial_reps);
+    });
+    KBox::pin_init(scope, GFP_KERNEL)
+}

@@ -1,0 +1,43 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The simulator's debugfs controls (simulator build only): what userspace tests and benchmarks
+# use to inject faults and read call counters. Skipped where there is no simulator.
+D=/sys/kernel/debug/mshv/sim
+
+echo "TAP version 13"
+if [ ! -d $D ]; then
+	echo "1..0 # SKIP no simulator (not the MSHV_SIM=1 build)"
+	exit 4
+fi
+echo "1..4"
+
+n=0
+result() {
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; fi
+}
+
+grep -q '^partitions 0$' $D/state && grep -q '^root_pool 0 0$' $D/state
+result $? "state: no partitions, empty root pool"
+
+# At load the module made no hypercall.
+[ -z "$(cat $D/calls)" ]
+result $? "calls: none yet"
+
+ok=0
+for good in "clear" "0x4e 1 1 0xb" "any 2 3 5" "78 1 1 0x7" "clear"; do
+	echo "$good" >$D/fault 2>/dev/null || { echo "# refused: $good"; ok=1; }
+done
+result $ok "fault: well-formed lines are taken"
+
+ok=0
+for bad in "" "0x4e" "0x4e 1 1" "0x4e 1 1 0" "0x10000 1 1 5" "x 1 1 5" "0x4e 1 1 5 6"; do
+	if echo "$bad" >$D/fault 2>/dev/null; then
+		echo "# taken: '$bad'"
+		ok=1
+	fi
+done
+echo clear >$D/fault
+echo 0 >$D/partial_reps && ! echo zz >$D/partial_reps 2>/dev/null || ok=1
+result $ok "fault, partial_reps: malformed lines are EINVAL"
