@@ -29,6 +29,8 @@ mod raw {
         pub(super) fn mshv_rs_pfn_to_page(pfn: u64) -> *mut c_void;
         pub(super) fn mshv_rs_page_address(page: *mut c_void) -> *mut c_void;
         pub(super) fn mshv_rs_touch_nmi_watchdog();
+        #[cfg(all(mshv_sim, CONFIG_KUNIT = "y"))]
+        pub(super) fn mshv_rs_irqs_disabled() -> bool;
         #[cfg(not(mshv_sim))]
         pub(super) fn hv_is_hyperv_initialized() -> bool;
     }
@@ -150,6 +152,13 @@ pub(crate) fn touch_nmi_watchdog() {
 pub(crate) fn hyperv_initialized() -> bool {
     // SAFETY: A plain query of kernel state.
     unsafe { raw::hv_is_hyperv_initialized() }
+}
+
+/// Whether local interrupts are disabled (tests check that no path leaves them off).
+#[cfg(all(mshv_sim, CONFIG_KUNIT = "y"))]
+pub(crate) fn irqs_disabled() -> bool {
+    // SAFETY: A plain query of the CPU state.
+    unsafe { raw::mshv_rs_irqs_disabled() }
 }
 
 /// Allocates a zeroed page.

@@ -57,3 +57,8 @@ void mshv_rs_touch_nmi_watchdog(void)
 {
 	touch_nmi_watchdog();
 }
+
+bool mshv_rs_irqs_disabled(void)
+{
+	return irqs_disabled();
+}

@@ -385,6 +385,7 @@ mod t {
         hv.sim()
             .inject_fault(Some(code::DEPOSIT_MEMORY), 1, 1, status::ACCESS_DENIED)?;
         assert_eq!(hv.create_vp(pt, 2), Err(EACCES));
+        assert!(!mshv_ffi::irqs_disabled());
         teardown(&hv, pt)?;
         assert!(drained(&hv));
         Ok(())
@@ -517,6 +518,8 @@ mod t {
         assert_eq!(HvResult::from_raw(r).status(), status::INVALID_ALIGNMENT);
         // Withdrawing from an empty pool.
         assert_eq!(hv.withdraw_all(HV_PARTITION_ID_SELF)?, 0);
+        // No path, failing or not, returns with interrupts off.
+        assert!(!mshv_ffi::irqs_disabled());
         assert!(drained(&hv));
         Ok(())
     }
