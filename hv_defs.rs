@@ -11,25 +11,6 @@
 // The ABI is spelled out whole, and not every build uses every constant.
 #![allow(dead_code)]
 
-use kernel::transmute::{
-    AsBytes,
-    FromBytes, //
-};
-
-/// Declares that plain-data hypercall structs can be copied to and from bytes, after checking at
-/// compile time that each has the TLFS size (and therefore no implicit padding).
-macro_rules! hv_plain_data {
-    ($($t:ty = $size:expr),* $(,)?) => {$(
-        const _: () = assert!(core::mem::size_of::<$t>() == $size);
-        // SAFETY: The type is `#[repr(C)]` and made of integers only, with its padding spelled
-        // out as fields (the size assertion above fails otherwise): every bit pattern is valid
-        // and there are no uninitialised bytes.
-        unsafe impl FromBytes for $t {}
-        // SAFETY: As above.
-        unsafe impl AsBytes for $t {}
-    )*};
-}
-
 /// The size of a hypercall input or output page.
 pub(crate) const HV_PAGE_SIZE: usize = 4096;
 
@@ -54,6 +35,7 @@ pub(crate) mod code {
     pub(crate) const GET_VP_REGISTERS: u16 = 0x0050;
     pub(crate) const SET_VP_REGISTERS: u16 = 0x0051;
     pub(crate) const ASSERT_VIRTUAL_INTERRUPT: u16 = 0x0094;
+    pub(crate) const DISPATCH_VP: u16 = 0x00c2;
     pub(crate) const GET_GPA_PAGES_ACCESS_STATES: u16 = 0x00c9;
     pub(crate) const MAP_VP_STATE_PAGE: u16 = 0x00e1;
     pub(crate) const UNMAP_VP_STATE_PAGE: u16 = 0x00e2;
@@ -131,6 +113,37 @@ pub(crate) mod map_flags {
         READABLE | WRITABLE | EXECUTABLE | ADJUSTABLE | NO_ACCESS | NOT_CACHED | LARGE_PAGE;
     /// `HV_UNMAP_GPA_LARGE_PAGE`, the only unmap flag.
     pub(crate) const UNMAP_LARGE_PAGE: u32 = 0x2;
+}
+
+/// `HV_PARTITION_CREATION_FLAG_*`.
+pub(crate) mod partition_flags {
+    pub(crate) const SMT_ENABLED_GUEST: u64 = 1 << 0;
+    pub(crate) const NESTED_VIRTUALIZATION_CAPABLE: u64 = 1 << 1;
+    pub(crate) const GPA_SUPER_PAGES_ENABLED: u64 = 1 << 4;
+    pub(crate) const EXO_PARTITION: u64 = 1 << 8;
+    pub(crate) const LAPIC_ENABLED: u64 = 1 << 13;
+    pub(crate) const INTERCEPT_MESSAGE_PAGE_ENABLED: u64 = 1 << 19;
+    pub(crate) const X2APIC_CAPABLE: u64 = 1 << 22;
+}
+
+/// `HvCallDispatchVp` flags, states and events.
+pub(crate) mod dispatch {
+    pub(crate) const FLAG_CLEAR_INTERCEPT_SUSPEND: u32 = 0x1;
+    pub(crate) const STATE_BLOCKED: u32 = 1;
+    pub(crate) const STATE_READY: u32 = 2;
+    pub(crate) const EVENT_SUSPEND: u32 = 1;
+    pub(crate) const EVENT_INTERCEPT: u32 = 2;
+}
+
+/// Synthetic message types (`HVMSG_*`).
+pub(crate) mod msg {
+    pub(crate) const NONE: u32 = 0;
+    pub(crate) const UNMAPPED_GPA: u32 = 0x8000_0000;
+    pub(crate) const GPA_INTERCEPT: u32 = 0x8000_0001;
+    pub(crate) const X64_IO_PORT_INTERCEPT: u32 = 0x8001_0000;
+    pub(crate) const X64_HALT: u32 = 0x8001_0007;
+    /// Bytes of a message (`struct hv_message`): a 16-byte header and 240 bytes of payload.
+    pub(crate) const SIZE: usize = 256;
 }
 
 /// 4K pages in a 2M large page.
@@ -385,6 +398,25 @@ pub(crate) mod interrupt {
     pub(crate) const EXTINT: u32 = 7;
 }
 
+/// `HvCallDispatchVp`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct DispatchVpIn {
+    pub(crate) partition_id: u64,
+    pub(crate) vp_index: u32,
+    pub(crate) flags: u32,
+    pub(crate) time_slice: u64,
+    pub(crate) spec_ctrl: u64,
+}
+
+/// The output of `HvCallDispatchVp`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct DispatchVpOut {
+    pub(crate) dispatch_state: u32,
+    pub(crate) dispatch_event: u32,
+}
+
 /// The head of `HvCallGetGpaPagesAccessStates` (one state byte per page is output).
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
@@ -394,7 +426,7 @@ pub(crate) struct GpaAccessStatesIn {
     pub(crate) gpa_page_number: u64,
 }
 
-hv_plain_data!(
+plain_data!(
     HvRegisterValue = 16,
     HvRegisterAssoc = 32,
     CreatePartitionIn = 56,
@@ -410,4 +442,6 @@ hv_plain_data!(
     InstallInterceptIn = 24,
     AssertInterruptIn = 32,
     GpaAccessStatesIn = 24,
+    DispatchVpIn = 32,
+    DispatchVpOut = 8,
 );

@@ -503,6 +503,42 @@ impl Hv {
         (done, result)
     }
 
+    /// A hypercall from userspace (`MSHV_ROOT_HVCALL`): `input` as it is, `reps` reps (0 for a
+    /// simple call) from `start`; `output` receives the output page's first bytes. Returns the
+    /// reps completed and how the last issue ended.
+    pub(crate) fn passthrough(
+        &self,
+        code: u16,
+        input: &[u8],
+        reps: usize,
+        start: usize,
+        output: &mut [u8],
+    ) -> (usize, Result<(), HvError>) {
+        let Some(base) = Control::new(code).rep(reps, start) else {
+            return (start, Err(HvError(status::INVALID_HYPERCALL_INPUT)));
+        };
+        self.with_pages(|io| {
+            let mut done = start;
+            loop {
+                let c = base.rep(reps, done).unwrap_or(base);
+                let r = io.issue(c, &[input], output.len());
+                let completed = r.reps_completed();
+                output.copy_from_slice(&io.output[..output.len()]);
+                if reps == 0 {
+                    break (0, r.ok());
+                }
+                if completed < done || completed > reps {
+                    break (done, Err(HvError(status::INVALID_HYPERCALL_INPUT)));
+                }
+                done = completed;
+                match r.ok() {
+                    Ok(()) if done < reps => mshv_ffi::touch_nmi_watchdog(),
+                    res => break (done, res),
+                }
+            }
+        })
+    }
+
     /// Deposits `n` (at most [`DEPOSIT_MAX_PAGES`]) new pages into `partition_id`'s pool; with
     /// `contiguous`, in physically contiguous blocks of 8.
     pub(crate) fn deposit(&self, partition_id: u64, n: usize, contiguous: bool) -> Result {

@@ -48,6 +48,7 @@ use crate::{
     mshv_ffi,
 };
 
+mod cpu;
 pub(crate) mod debugfs;
 mod gpa;
 mod handlers;
@@ -138,6 +139,35 @@ pub(crate) struct Vp {
     pending: KVec<u32>,
     /// PFN-passed VP states (LAPIC, XSAVE, SIM, SIEF), once set.
     states: [Option<KBox<[u8; HV_PAGE_SIZE]>>; 4],
+    /// Stopped on an intercept: the next dispatch must clear the intercept suspend.
+    suspended: bool,
+}
+
+impl Vp {
+    /// The value of register `name` (0 until set).
+    pub(crate) fn register(&self, name: u32) -> crate::hv_defs::HvRegisterValue {
+        self.regs
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+            .unwrap_or_default()
+    }
+
+    /// Stores a register value.
+    pub(crate) fn set_register(
+        &mut self,
+        name: u32,
+        value: crate::hv_defs::HvRegisterValue,
+    ) -> Result<(), u16> {
+        match self.regs.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => self
+                .regs
+                .push((name, value), GFP_ATOMIC)
+                .map_err(|_| status::INSUFFICIENT_MEMORY)?,
+        }
+        Ok(())
+    }
 }
 
 /// A partition.
@@ -385,7 +415,9 @@ impl PinnedDrop for HvSim {
             pfns.len()
         }
         let st = self.st.lock();
-        let mut held = free(&st.root.pfns);
+        // The root's own pool stays with the hypervisor, as on Hyper-V: not a leak.
+        free(&st.root.pfns);
+        let mut held = 0;
         let mut live = 0;
         for p in st.partitions.iter().flatten() {
             live += 1;

@@ -9,6 +9,8 @@
 
 use kernel::prelude::*;
 
+use kernel::uaccess::UserSlice;
+
 use crate::mshv_uapi::cap;
 
 /// How a supported capability is answered.
@@ -31,11 +33,43 @@ pub(crate) struct Cap {
 
 /// Every capability this build supports. Ids missing here (unknown, reserved, or VTL-only ones)
 /// are answered 0.
-pub(crate) static CAPS: &[Cap] = &[Cap {
-    id: cap::CORE_API_STABLE,
-    name: "MSHV_CAP_CORE_API_STABLE",
-    answer: Answer::Value(1),
-}];
+pub(crate) static CAPS: &[Cap] = &[
+    Cap {
+        id: cap::CORE_API_STABLE,
+        name: "MSHV_CAP_CORE_API_STABLE",
+        answer: Answer::Value(1),
+    },
+    Cap {
+        id: cap::CREATE_PARTITION,
+        name: "MSHV_CAP_CREATE_PARTITION",
+        answer: Answer::Value(1),
+    },
+    Cap {
+        id: cap::CREATE_PARTITION_V2,
+        name: "MSHV_CAP_CREATE_PARTITION_V2",
+        answer: Answer::Value(1),
+    },
+    Cap {
+        id: cap::CHECK_EXTENSION_PARTITION,
+        name: "MSHV_CAP_CHECK_EXTENSION_PARTITION",
+        answer: Answer::Value(1),
+    },
+    Cap {
+        id: cap::VPS,
+        name: "MSHV_CAP_VPS",
+        answer: Answer::Value(crate::mshv_partition::MAX_VPS),
+    },
+    Cap {
+        id: cap::GUEST_MEMORY,
+        name: "MSHV_CAP_GUEST_MEMORY",
+        answer: Answer::Value(1),
+    },
+    Cap {
+        id: cap::ROOT_HVCALL,
+        name: "MSHV_CAP_ROOT_HVCALL",
+        answer: Answer::Value(1),
+    },
+];
 
 /// The largest answer: it travels back as the ioctl's `int` return value.
 const MAX_ANSWER: u32 = i32::MAX as u32;
@@ -46,6 +80,14 @@ pub(crate) fn check_extension(id: u32) -> u32 {
         Some(Answer::Value(v)) => v.min(MAX_ANSWER),
         None => 0,
     }
+}
+
+/// `MSHV_CHECK_EXTENSION` on `/dev/mshv` or a partition fd: `arg` points to the number.
+pub(crate) fn check_extension_ioctl(arg: usize) -> Result<isize> {
+    let id: u32 = UserSlice::new(UserPtr::from_addr(arg), size_of::<u32>())
+        .reader()
+        .read()?;
+    Ok(check_extension(id) as isize)
 }
 
 #[kunit_tests(mshv_caps)]
@@ -87,6 +129,12 @@ mod tests {
     #[test]
     fn core_api_stable_answers_one() {
         assert_eq!(check_extension(cap::CORE_API_STABLE), 1);
+    }
+
+    #[test]
+    fn vps_answers_the_limit() {
+        // More than upstream's 256 (cloud-hypervisor #5357).
+        assert_eq!(check_extension(cap::VPS), 1024);
     }
 
     #[test]

@@ -29,6 +29,11 @@ mod raw {
         pub(super) fn mshv_rs_pfn_to_page(pfn: u64) -> *mut c_void;
         pub(super) fn mshv_rs_page_address(page: *mut c_void) -> *mut c_void;
         pub(super) fn mshv_rs_touch_nmi_watchdog();
+        pub(super) fn mshv_rs_cond_resched();
+        pub(super) fn mshv_rs_vma_flags(
+            addr: kernel::ffi::c_ulong,
+            flags: *mut kernel::ffi::c_ulong,
+        ) -> kernel::ffi::c_int;
         #[cfg(all(mshv_sim, CONFIG_KUNIT = "y"))]
         pub(super) fn mshv_rs_irqs_disabled() -> bool;
         #[cfg(not(mshv_sim))]
@@ -95,6 +100,40 @@ pub(crate) fn pfn_valid(pfn: u64) -> bool {
 pub(crate) fn page_pfn(page: &Page) -> u64 {
     // SAFETY: `page` owns a valid `struct page`.
     unsafe { raw::mshv_rs_page_to_pfn(page.as_ptr().cast()) }
+}
+
+/// Returns the PFN of a `struct page`.
+///
+/// # Safety
+///
+/// `page` must point to a `struct page` the caller holds a reference or pin on.
+pub(crate) unsafe fn raw_page_pfn(page: *mut kernel::ffi::c_void) -> u64 {
+    // SAFETY: By the safety requirements `page` is a valid `struct page`.
+    unsafe { raw::mshv_rs_page_to_pfn(page) }
+}
+
+/// Returns the direct-map address of the page with PFN `pfn`, if it is RAM.
+pub(crate) fn pfn_address(pfn: u64) -> Option<NonNull<u8>> {
+    if !pfn_valid(pfn) {
+        return None;
+    }
+    // SAFETY: The PFN has a `struct page`; x86_64 keeps every page in the direct map.
+    let addr = unsafe { raw::mshv_rs_page_address(raw::mshv_rs_pfn_to_page(pfn)) };
+    NonNull::new(addr.cast())
+}
+
+/// The flags of the caller's VMA at `addr`, or `EINVAL` when no VMA is there.
+pub(crate) fn vma_flags(addr: usize) -> Result<usize> {
+    let mut flags = 0;
+    // SAFETY: `flags` is a valid place to write; the helper takes the mmap lock itself.
+    kernel::error::to_result(unsafe { raw::mshv_rs_vma_flags(addr, &mut flags) })?;
+    Ok(flags)
+}
+
+/// Yields the CPU if a reschedule is due (long loops in process context).
+pub(crate) fn cond_resched() {
+    // SAFETY: Called from process context only (ioctl paths).
+    unsafe { raw::mshv_rs_cond_resched() };
 }
 
 /// Returns the direct-map address of `page` (x86_64 has no highmem).

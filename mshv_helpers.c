@@ -5,7 +5,9 @@
  */
 #include <linux/irqflags.h>
 #include <linux/mm.h>
+#include <linux/mmap_lock.h>
 #include <linux/nmi.h>
+#include <linux/sched.h>
 #include <asm/io.h>
 
 #include "mshv_helpers.h"
@@ -61,4 +63,28 @@ void mshv_rs_touch_nmi_watchdog(void)
 bool mshv_rs_irqs_disabled(void)
 {
 	return irqs_disabled();
+}
+
+void mshv_rs_cond_resched(void)
+{
+	cond_resched();
+}
+
+/* The flags of the caller's VMA at addr: 0, or -EINVAL when there is none. */
+int mshv_rs_vma_flags(unsigned long addr, unsigned long *flags)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	int ret = -EINVAL;
+
+	if (!mm)
+		return -EINVAL;
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, addr);
+	if (vma) {
+		*flags = vma->vm_flags;
+		ret = 0;
+	}
+	mmap_read_unlock(mm);
+	return ret;
 }

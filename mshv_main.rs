@@ -17,9 +17,23 @@ use kernel::{
         MiscDeviceRegistration, //
     },
     prelude::*,
-    sync::Arc,
-    uaccess::UserSlice, //
+    sync::Arc, //
 };
+
+/// Declares that plain-data ABI structs (hypercall inputs, ioctl arguments) can be copied to and
+/// from bytes, after checking at compile time that each has its ABI size (and therefore no
+/// implicit padding).
+macro_rules! plain_data {
+    ($($t:ty = $size:expr),* $(,)?) => {$(
+        const _: () = assert!(core::mem::size_of::<$t>() == $size);
+        // SAFETY: The type is `#[repr(C)]` and made of integers only, with its padding spelled
+        // out as fields (the size assertion above fails otherwise): every bit pattern is valid
+        // and there are no uninitialised bytes.
+        unsafe impl kernel::transmute::FromBytes for $t {}
+        // SAFETY: As above.
+        unsafe impl kernel::transmute::AsBytes for $t {}
+    )*};
+}
 
 mod hv_defs;
 mod hv_leaf;
@@ -27,9 +41,14 @@ mod hvcall;
 #[cfg(mshv_sim)]
 mod hvsim;
 mod mshv_caps;
+mod mshv_fd;
 mod mshv_ffi;
+mod mshv_partition;
+mod mshv_passthru;
 mod mshv_platform;
+mod mshv_region;
 mod mshv_uapi;
+mod mshv_vp;
 
 module! {
     type: MshvModule,
@@ -74,7 +93,7 @@ impl Host {
 }
 
 /// The module: `/dev/mshv` registered for as long as it is loaded.
-#[pin_data]
+#[pin_data(PinnedDrop)]
 struct MshvModule {
     /// Where partitions are created.
     _host: Host,
@@ -92,6 +111,11 @@ impl kernel::InPlaceModule for MshvModule {
         // First: nothing is registered where the module refuses to load.
         let host = Host::detect();
         let hv = host.and_then(|_| Ok(Arc::new(hvcall::Hv::new()?, GFP_KERNEL)?));
+        if let Ok(hv) = &hv {
+            // SAFETY: Module init runs once, before anything uses `HV`.
+            unsafe { HV.init() };
+            *HV.lock() = Some(hv.clone());
+        }
         try_pin_init!(Self {
             _host: host?,
             #[cfg(mshv_sim)]
@@ -99,6 +123,19 @@ impl kernel::InPlaceModule for MshvModule {
             _hv: hv?,
             _dev <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"mshv" }),
         })
+    }
+}
+
+kernel::sync::global_lock! {
+    // SAFETY: Initialized in module init, before `/dev/mshv` is registered.
+    unsafe(uninit) static HV: Mutex<Option<Arc<hvcall::Hv>>> = None;
+}
+
+#[pinned_drop]
+impl PinnedDrop for MshvModule {
+    fn drop(self: Pin<&mut Self>) {
+        // No `/dev/mshv` file is open (each holds a module reference): nothing uses `HV` now.
+        *HV.lock() = None;
     }
 }
 
@@ -114,17 +151,13 @@ impl MiscDevice for MshvDevice {
     }
 
     fn ioctl(_device: (), _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        let hv = HV.lock().clone().ok_or(ENODEV)?;
+        let hv = &hv;
         match cmd {
-            mshv_uapi::MSHV_CHECK_EXTENSION => check_extension(arg),
+            mshv_uapi::MSHV_CHECK_EXTENSION => mshv_caps::check_extension_ioctl(arg),
+            mshv_uapi::MSHV_CREATE_PARTITION => mshv_partition::Partition::create(hv, arg),
+            mshv_uapi::MSHV_ROOT_HVCALL => mshv_passthru::root_hvcall(hv, None, arg),
             _ => Err(ENOTTY),
         }
     }
-}
-
-/// `MSHV_CHECK_EXTENSION`: `arg` points to the capability number.
-fn check_extension(arg: usize) -> Result<isize> {
-    let id: u32 = UserSlice::new(UserPtr::from_addr(arg), size_of::<u32>())
-        .reader()
-        .read()?;
-    Ok(mshv_caps::check_extension(id) as isize)
 }

@@ -6,7 +6,12 @@
 //! with the value the C compiler computes from the header (`mshv_uapi_check.c`).
 
 use kernel::{
-    ioctl::_IOW,
+    ioctl::{
+        _IO,
+        _IOR,
+        _IOW,
+        _IOWR, //
+    },
     prelude::*, //
 };
 
@@ -23,10 +28,125 @@ pub(crate) mod cap {
     pub(crate) const VTL_RETURN_ACTION: u32 = 0x2;
     /// The VTL driver's shared DR6; never supported by a root driver.
     pub(crate) const DR6_SHARED: u32 = 0x3;
+    /// `MSHV_CREATE_PARTITION` (v1), the partition fd, `MSHV_INITIALIZE_PARTITION`.
+    pub(crate) const CREATE_PARTITION: u32 = 0x10;
+    /// `MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES` and the v2 argument.
+    pub(crate) const CREATE_PARTITION_V2: u32 = 0x11;
+    /// `MSHV_CHECK_EXTENSION` on partition fds.
+    pub(crate) const CHECK_EXTENSION_PARTITION: u32 = 0x12;
+    /// `MSHV_CREATE_VP`, the VP fd, `MSHV_RUN_VP`; the value is the VP limit.
+    pub(crate) const VPS: u32 = 0x13;
+    /// `MSHV_SET_GUEST_MEMORY`, pinned.
+    pub(crate) const GUEST_MEMORY: u32 = 0x14;
+    /// `MSHV_ROOT_HVCALL`.
+    pub(crate) const ROOT_HVCALL: u32 = 0x15;
 }
+
+/// `MSHV_PT_BIT_*`: partition flags.
+pub(crate) mod pt {
+    pub(crate) const LAPIC: u64 = 1 << 0;
+    pub(crate) const X2APIC: u64 = 1 << 1;
+    pub(crate) const GPA_SUPER_PAGES: u64 = 1 << 2;
+    pub(crate) const CPU_AND_XSAVE_FEATURES: u64 = 1 << 3;
+    pub(crate) const NESTED_VIRTUALIZATION: u64 = 1 << 4;
+    pub(crate) const SMT_ENABLED_GUEST: u64 = 1 << 5;
+    /// `MSHV_PT_FLAGS_MASK`.
+    pub(crate) const FLAGS_MASK: u64 = (1 << 6) - 1;
+    /// `MSHV_PT_ISOLATION_COUNT`: only `MSHV_PT_ISOLATION_NONE` (0) exists.
+    pub(crate) const ISOLATION_COUNT: u64 = 1;
+    /// `MSHV_NUM_CPU_FEATURES_BANKS`.
+    pub(crate) const NUM_CPU_FEATURES_BANKS: u16 = 2;
+}
+
+/// `MSHV_SET_MEM_BIT_*`.
+pub(crate) mod mem {
+    pub(crate) const WRITABLE: u8 = 1 << 0;
+    pub(crate) const EXECUTABLE: u8 = 1 << 1;
+    pub(crate) const UNMAP: u8 = 1 << 2;
+    /// `MSHV_SET_MEM_FLAGS_MASK`.
+    pub(crate) const FLAGS_MASK: u8 = (1 << 3) - 1;
+}
+
+/// `MSHV_HV_PAGE_SIZE`.
+pub(crate) const MSHV_HV_PAGE_SIZE: usize = 0x1000;
+/// `MSHV_RUN_VP_BUF_SZ`.
+pub(crate) const MSHV_RUN_VP_BUF_SZ: usize = 256;
+
+/// `struct mshv_create_partition`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct CreatePartition {
+    pub(crate) pt_flags: u64,
+    pub(crate) pt_isolation: u64,
+}
+
+/// `struct mshv_create_partition_v2`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct CreatePartitionV2 {
+    pub(crate) pt_flags: u64,
+    pub(crate) pt_isolation: u64,
+    pub(crate) pt_num_cpu_fbanks: u16,
+    pub(crate) pt_rsvd: [u8; 6],
+    pub(crate) pt_cpu_fbanks: [u64; 2],
+    pub(crate) pt_rsvd1: [u64; 2],
+    pub(crate) pt_disabled_xsave: u64,
+}
+
+/// `struct mshv_create_vp`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct CreateVp {
+    pub(crate) vp_index: u32,
+}
+
+/// `struct mshv_user_mem_region`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct UserMemRegion {
+    pub(crate) size: u64,
+    pub(crate) guest_pfn: u64,
+    pub(crate) userspace_addr: u64,
+    pub(crate) flags: u8,
+    pub(crate) rsvd: [u8; 7],
+}
+
+/// `struct mshv_root_hvcall`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct RootHvcall {
+    pub(crate) code: u16,
+    pub(crate) reps: u16,
+    pub(crate) in_sz: u16,
+    pub(crate) out_sz: u16,
+    pub(crate) status: u16,
+    pub(crate) rsvd: [u8; 6],
+    pub(crate) in_ptr: u64,
+    pub(crate) out_ptr: u64,
+}
+
+plain_data!(
+    CreatePartition = 16,
+    CreatePartitionV2 = 64,
+    CreateVp = 4,
+    UserMemRegion = 32,
+    RootHvcall = 32,
+);
 
 /// `/dev/mshv`: is the capability whose number the argument points to supported?
 pub(crate) const MSHV_CHECK_EXTENSION: u32 = _IOW::<u32>(MSHV_IOCTL, 0x00);
+/// `/dev/mshv`: create a partition; returns its fd.
+pub(crate) const MSHV_CREATE_PARTITION: u32 = _IOW::<CreatePartition>(MSHV_IOCTL, 0x00);
+/// Partition fd: initialize the partition.
+pub(crate) const MSHV_INITIALIZE_PARTITION: u32 = _IO(MSHV_IOCTL, 0x00);
+/// Partition fd: create a VP; returns its fd.
+pub(crate) const MSHV_CREATE_VP: u32 = _IOW::<CreateVp>(MSHV_IOCTL, 0x01);
+/// Partition fd: map or unmap guest memory.
+pub(crate) const MSHV_SET_GUEST_MEMORY: u32 = _IOW::<UserMemRegion>(MSHV_IOCTL, 0x02);
+/// Partition and VP fds, `/dev/mshv`: an allowed hypercall.
+pub(crate) const MSHV_ROOT_HVCALL: u32 = _IOWR::<RootHvcall>(MSHV_IOCTL, 0x07);
+/// VP fd: run until an intercept; the 256-byte message comes back.
+pub(crate) const MSHV_RUN_VP: u32 = _IOR::<[u8; MSHV_RUN_VP_BUF_SZ]>(MSHV_IOCTL, 0x00);
 
 /// Every constant of this file, by its name in the C header.
 #[cfg(CONFIG_KUNIT = "y")]
@@ -36,7 +156,75 @@ pub(crate) const CONSTANTS: &[(&str, u64)] = &[
     ("MSHV_CAP_REGISTER_PAGE", cap::REGISTER_PAGE as u64),
     ("MSHV_CAP_VTL_RETURN_ACTION", cap::VTL_RETURN_ACTION as u64),
     ("MSHV_CAP_DR6_SHARED", cap::DR6_SHARED as u64),
+    ("MSHV_CAP_CREATE_PARTITION", cap::CREATE_PARTITION as u64),
+    (
+        "MSHV_CAP_CREATE_PARTITION_V2",
+        cap::CREATE_PARTITION_V2 as u64,
+    ),
+    (
+        "MSHV_CAP_CHECK_EXTENSION_PARTITION",
+        cap::CHECK_EXTENSION_PARTITION as u64,
+    ),
+    ("MSHV_CAP_VPS", cap::VPS as u64),
+    ("MSHV_CAP_GUEST_MEMORY", cap::GUEST_MEMORY as u64),
+    ("MSHV_CAP_ROOT_HVCALL", cap::ROOT_HVCALL as u64),
     ("MSHV_CHECK_EXTENSION", MSHV_CHECK_EXTENSION as u64),
+    ("MSHV_PT_BIT_LAPIC", 0),
+    ("MSHV_PT_FLAGS_MASK", pt::FLAGS_MASK),
+    ("MSHV_PT_ISOLATION_COUNT", pt::ISOLATION_COUNT),
+    (
+        "MSHV_NUM_CPU_FEATURES_BANKS",
+        pt::NUM_CPU_FEATURES_BANKS as u64,
+    ),
+    ("MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES", 3),
+    ("MSHV_SET_MEM_FLAGS_MASK", mem::FLAGS_MASK as u64),
+    ("MSHV_SET_MEM_BIT_UNMAP", 2),
+    ("MSHV_HV_PAGE_SIZE", MSHV_HV_PAGE_SIZE as u64),
+    ("MSHV_RUN_VP_BUF_SZ", MSHV_RUN_VP_BUF_SZ as u64),
+    ("MSHV_VP_MMAP_OFFSET_REGISTERS", 0),
+    ("MSHV_VP_MMAP_OFFSET_INTERCEPT_MESSAGE", 1),
+    ("MSHV_VP_MMAP_OFFSET_COUNT", 3),
+    ("MSHV_CREATE_PARTITION", MSHV_CREATE_PARTITION as u64),
+    (
+        "MSHV_INITIALIZE_PARTITION",
+        MSHV_INITIALIZE_PARTITION as u64,
+    ),
+    ("MSHV_CREATE_VP", MSHV_CREATE_VP as u64),
+    ("MSHV_SET_GUEST_MEMORY", MSHV_SET_GUEST_MEMORY as u64),
+    ("MSHV_ROOT_HVCALL", MSHV_ROOT_HVCALL as u64),
+    ("MSHV_RUN_VP", MSHV_RUN_VP as u64),
+    (
+        "sizeof(struct mshv_create_partition)",
+        size_of::<CreatePartition>() as u64,
+    ),
+    (
+        "sizeof(struct mshv_create_partition_v2)",
+        size_of::<CreatePartitionV2>() as u64,
+    ),
+    (
+        "offsetof(struct mshv_create_partition_v2, pt_cpu_fbanks)",
+        24,
+    ),
+    (
+        "offsetof(struct mshv_create_partition_v2, pt_disabled_xsave)",
+        56,
+    ),
+    (
+        "sizeof(struct mshv_create_vp)",
+        size_of::<CreateVp>() as u64,
+    ),
+    (
+        "sizeof(struct mshv_user_mem_region)",
+        size_of::<UserMemRegion>() as u64,
+    ),
+    ("offsetof(struct mshv_user_mem_region, flags)", 24),
+    (
+        "sizeof(struct mshv_root_hvcall)",
+        size_of::<RootHvcall>() as u64,
+    ),
+    ("offsetof(struct mshv_root_hvcall, status)", 8),
+    ("offsetof(struct mshv_root_hvcall, in_ptr)", 16),
+    ("sizeof(struct mshv_run_vp)", MSHV_RUN_VP_BUF_SZ as u64),
 ];
 
 #[cfg(CONFIG_KUNIT = "y")]
@@ -101,8 +289,14 @@ mod tests {
     }
 
     #[test]
-    fn check_extension_keeps_the_reserved_number() {
-        // The number Linux's own header reserves for MSHV_CHECK_EXTENSION.
+    fn numbers_are_upstreams() {
+        // The numbers of Linux's own header (computed there with gcc).
         assert_eq!(MSHV_CHECK_EXTENSION, 0x4004_B800);
+        assert_eq!(MSHV_CREATE_PARTITION, 0x4010_B800);
+        assert_eq!(MSHV_INITIALIZE_PARTITION, 0x0000_B800);
+        assert_eq!(MSHV_CREATE_VP, 0x4004_B801);
+        assert_eq!(MSHV_SET_GUEST_MEMORY, 0x4020_B802);
+        assert_eq!(MSHV_ROOT_HVCALL, 0xC020_B807);
+        assert_eq!(MSHV_RUN_VP, 0x8100_B800);
     }
 }

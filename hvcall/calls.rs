@@ -13,6 +13,8 @@ use crate::hv_defs::{
     AssertInterruptIn,
     CreatePartitionIn,
     CreateVpIn,
+    DispatchVpIn,
+    DispatchVpOut,
     GpaAccessStatesIn,
     GpaPagesIn,
     HvRegisterAssoc,
@@ -296,6 +298,18 @@ impl Hv {
             ..Default::default()
         };
         Ok(self.call(code::ASSERT_VIRTUAL_INTERRUPT, &input)?)
+    }
+
+    /// `HvCallDispatchVp`: runs the VP until an event; returns (dispatch state, event).
+    pub(crate) fn dispatch_vp(&self, pt: u64, vp: u32, flags: u32) -> Result<(u32, u32)> {
+        let input = DispatchVpIn {
+            partition_id: pt,
+            vp_index: vp,
+            flags,
+            ..Default::default()
+        };
+        let out: DispatchVpOut = self.call_out(code::DISPATCH_VP, &input)?;
+        Ok((out.dispatch_state, out.dispatch_event))
     }
 
     /// `HvCallGetGpaPagesAccessStates`: one state byte per page from `gfn` into `states`, then

@@ -25,6 +25,7 @@ use crate::{
     hv_defs::{
         access_flags,
         code,
+        dispatch,
         intercept,
         map_flags,
         property,
@@ -35,10 +36,11 @@ use crate::{
         AssertInterruptIn,
         CreatePartitionIn,
         CreateVpIn,
+        DispatchVpIn,
+        DispatchVpOut,
         GpaAccessStatesIn,
         GpaPagesIn,
         HvRegisterAssoc,
-        HvRegisterValue,
         InstallInterceptIn,
         MemoryPoolIn,
         PartitionIdIn,
@@ -147,6 +149,11 @@ pub(super) fn spec(call: u16) -> Option<Spec> {
         code::ASSERT_VIRTUAL_INTERRUPT => {
             simple(size_of::<AssertInterruptIn>(), 0, assert_interrupt)
         }
+        code::DISPATCH_VP => simple(
+            size_of::<DispatchVpIn>(),
+            size_of::<DispatchVpOut>(),
+            dispatch_vp,
+        ),
         code::GET_GPA_PAGES_ACCESS_STATES => {
             rep(size_of::<GpaAccessStatesIn>(), 0, 1, access_states)
         }
@@ -423,7 +430,12 @@ fn create_vp(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8]) -> Outco
         while p.vps.len() <= idx {
             p.vps.push(None, GFP_ATOMIC)?;
         }
-        p.vps[idx] = Some(KBox::new(Vp::default(), GFP_ATOMIC)?);
+        let mut vp = KBox::new(Vp::default(), GFP_ATOMIC)?;
+        for (name, value) in super::cpu::RESET {
+            vp.set_register(name, value)
+                .map_err(|_| kernel::alloc::AllocError)?;
+        }
+        p.vps[idx] = Some(vp);
         Ok(())
     })();
     if made.is_err() {
@@ -509,21 +521,9 @@ fn set_registers(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8]) -> O
         if !known_register(a.name) || a.reserved1 != 0 || a.reserved2 != 0 {
             return Err((status::INVALID_PARAMETER, r));
         }
-        set_register(vp, a.name, a.value).map_err(|s| (s, r))?;
+        vp.set_register(a.name, a.value).map_err(|s| (s, r))?;
     }
     Ok(range.end)
-}
-
-/// Stores a register value.
-fn set_register(vp: &mut Vp, name: u32, value: HvRegisterValue) -> Result<(), u16> {
-    match vp.regs.iter_mut().find(|(n, _)| *n == name) {
-        Some(slot) => slot.1 = value,
-        None => vp
-            .regs
-            .push((name, value), GFP_ATOMIC)
-            .map_err(|_| status::INSUFFICIENT_MEMORY)?,
-    }
-    Ok(())
 }
 
 /// The VP a state-page call names, after checking its header.
@@ -683,4 +683,51 @@ fn access_states(st: &mut SimState, c: Control, input: &[u8], out: &mut [u8]) ->
         out[r] = p.gpa.access_state(gfn, i.flags);
     }
     Ok(range.end)
+}
+
+/// Instructions one dispatch runs before it returns to the root (a time slice).
+const DISPATCH_BUDGET: usize = 4096;
+
+fn dispatch_vp(st: &mut SimState, c: Control, input: &[u8], out: &mut [u8]) -> Outcome {
+    let i: DispatchVpIn = head(input);
+    if i.flags & !dispatch::FLAG_CLEAR_INTERCEPT_SUSPEND != 0 {
+        return Err(bad(status::INVALID_PARAMETER, c));
+    }
+    let p = st.partition(i.partition_id).map_err(|s| bad(s, c))?;
+    require(p, &[State::Initialized], c)?;
+    let Partition { vps, gpa, .. } = p;
+    let vp = vps
+        .get_mut(i.vp_index as usize)
+        .and_then(|v| v.as_deref_mut())
+        .ok_or(bad(status::INVALID_VP_INDEX, c))?;
+    // Rule of this simulator: after an intercept the VP stays suspended until a dispatch clears
+    // it, and messages need the intercept message page.
+    let page = vp.state_pages[vp_state_page::INTERCEPT_MESSAGE as usize];
+    let page = page.and_then(|pfn| mshv_ffi::phys_to_virt(pfn << 12));
+    let clear = i.flags & dispatch::FLAG_CLEAR_INTERCEPT_SUSPEND != 0;
+    let Some(page) = page.filter(|_| !vp.suspended || clear) else {
+        return Err(bad(status::INVALID_VP_STATE, c));
+    };
+    vp.suspended = false;
+    let (state, event) =
+        match super::cpu::run(gpa, vp, i.vp_index, DISPATCH_BUDGET).map_err(|s| bad(s, c))? {
+            Some(message) => {
+                // SAFETY: The intercept message page is deposited memory the simulator owns.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(message.as_ptr(), page.as_ptr(), message.len())
+                };
+                vp.suspended = true;
+                (dispatch::STATE_READY, dispatch::EVENT_INTERCEPT)
+            }
+            None => (dispatch::STATE_READY, dispatch::EVENT_SUSPEND),
+        };
+    wr(
+        out,
+        0,
+        &DispatchVpOut {
+            dispatch_state: state,
+            dispatch_event: event,
+        },
+    );
+    Ok(0)
 }

@@ -15,7 +15,7 @@ fail() {
 macros=$(sed -n 's/^#define \(MSHV_[A-Z0-9_]*\).*/\1/p' uapi/linux/mshv.h)
 for m in $macros; do
 	grep -q "C($m)" mshv_uapi_check.c || fail "$m is not in mshv_uapi_check.c"
-	grep -q "(\"$m\"," mshv_uapi.rs || fail "$m has no Rust mirror in mshv_uapi.rs CONSTANTS"
+	grep -q "\"$m\"," mshv_uapi.rs || fail "$m has no Rust mirror in mshv_uapi.rs CONSTANTS"
 	grep -q "\b$m\b" Documentation/mshv.rst || fail "$m is not documented in Documentation/mshv.rst"
 done
 for c in $(echo "$macros" | sed -n 's/^MSHV_CAP_//p'); do

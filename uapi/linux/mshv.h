@@ -31,13 +31,144 @@
 #define MSHV_CAP_REGISTER_PAGE		0x1	/* VP register page mmap */
 #define MSHV_CAP_VTL_RETURN_ACTION	0x2	/* VTL driver only */
 #define MSHV_CAP_DR6_SHARED		0x3	/* VTL driver only */
+/* MSHV_CREATE_PARTITION (v1 struct), the partition fd, MSHV_INITIALIZE_PARTITION */
+#define MSHV_CAP_CREATE_PARTITION	0x10
+/* MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES and struct mshv_create_partition_v2 */
+#define MSHV_CAP_CREATE_PARTITION_V2	0x11
+/* MSHV_CHECK_EXTENSION on partition fds */
+#define MSHV_CAP_CHECK_EXTENSION_PARTITION 0x12
+/* MSHV_CREATE_VP, the VP fd, MSHV_RUN_VP; the value is the number of VPs a partition may have */
+#define MSHV_CAP_VPS			0x13
+/* MSHV_SET_GUEST_MEMORY with MSHV_SET_MEM_BIT_{WRITABLE,EXECUTABLE,UNMAP}, pinned memory */
+#define MSHV_CAP_GUEST_MEMORY		0x14
+/* MSHV_ROOT_HVCALL on partition and VP fds (upstream's hypercall list) and on /dev/mshv */
+#define MSHV_CAP_ROOT_HVCALL		0x15
 
 /*
- * /dev/mshv (and, later, partition fds): is a capability supported?
+ * /dev/mshv and partition fds: is a capability supported?
  * The argument points to a __u32 capability number. Returns 0 when the
  * capability is unsupported or unknown, a positive value when it is supported
  * (value-bearing capabilities return their value).
  */
 #define MSHV_CHECK_EXTENSION	_IOW(MSHV_IOCTL, 0x00, __u32)
+
+/* Partition flags (MSHV_CREATE_PARTITION pt_flags bits) */
+enum {
+	MSHV_PT_BIT_LAPIC,
+	MSHV_PT_BIT_X2APIC,
+	MSHV_PT_BIT_GPA_SUPER_PAGES,
+	MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES,
+	MSHV_PT_BIT_NESTED_VIRTUALIZATION,
+	MSHV_PT_BIT_SMT_ENABLED_GUEST,
+	MSHV_PT_BIT_COUNT,
+};
+
+#define MSHV_PT_FLAGS_MASK ((1 << MSHV_PT_BIT_COUNT) - 1)
+
+enum {
+	MSHV_PT_ISOLATION_NONE,
+	MSHV_PT_ISOLATION_COUNT,
+};
+
+/*
+ * The first version of the MSHV_CREATE_PARTITION argument. Returns a
+ * partition fd; the partition is not initialized yet.
+ */
+struct mshv_create_partition {
+	__u64 pt_flags;
+	__u64 pt_isolation;
+};
+
+#define MSHV_NUM_CPU_FEATURES_BANKS 2
+
+/*
+ * The argument when pt_flags has MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES: the same
+ * ioctl number, a longer struct. The feature banks and xsave bits are the
+ * ones to disable, passed to the hypervisor as they are.
+ */
+struct mshv_create_partition_v2 {
+	__u64 pt_flags;
+	__u64 pt_isolation;
+	__u16 pt_num_cpu_fbanks;	/* MSHV_NUM_CPU_FEATURES_BANKS */
+	__u8  pt_rsvd[6];		/* MBZ */
+	__u64 pt_cpu_fbanks[MSHV_NUM_CPU_FEATURES_BANKS];
+	__u64 pt_rsvd1[2];		/* MBZ */
+	__u64 pt_disabled_xsave;
+} __attribute__((packed));
+
+/* /dev/mshv */
+#define MSHV_CREATE_PARTITION	_IOW(MSHV_IOCTL, 0x00, struct mshv_create_partition)
+
+struct mshv_create_vp {
+	__u32 vp_index;
+};
+
+enum {
+	MSHV_SET_MEM_BIT_WRITABLE,
+	MSHV_SET_MEM_BIT_EXECUTABLE,
+	MSHV_SET_MEM_BIT_UNMAP,
+	MSHV_SET_MEM_BIT_COUNT
+};
+
+#define MSHV_SET_MEM_FLAGS_MASK ((1 << MSHV_SET_MEM_BIT_COUNT) - 1)
+
+/* The hypervisor's page size */
+#define MSHV_HV_PAGE_SIZE	0x1000
+
+/*
+ * MSHV_SET_GUEST_MEMORY: map (or, with MSHV_SET_MEM_BIT_UNMAP, unmap) size
+ * bytes of userspace memory at guest page guest_pfn. Sizes and addresses are
+ * MSHV_HV_PAGE_SIZE aligned; regions may not overlap in guest physical space;
+ * an unmap names an existing region exactly.
+ */
+struct mshv_user_mem_region {
+	__u64 size;
+	__u64 guest_pfn;
+	__u64 userspace_addr;
+	__u8 flags;
+	__u8 rsvd[7];			/* MBZ */
+};
+
+/*
+ * MSHV_ROOT_HVCALL: issue an allowed hypercall for the partition (or VP) of
+ * the fd. reps is the rep count in and the reps completed out; status (MBZ in)
+ * is the HV_STATUS out. The kernel writes the partition ID into the first 8
+ * input bytes.
+ */
+struct mshv_root_hvcall {
+	__u16 code;
+	__u16 reps;
+	__u16 in_sz;			/* <= MSHV_HV_PAGE_SIZE */
+	__u16 out_sz;			/* <= MSHV_HV_PAGE_SIZE, 0 without out_ptr */
+	__u16 status;
+	__u8 rsvd[6];			/* MBZ */
+	__u64 in_ptr;
+	__u64 out_ptr;
+};
+
+/* Partition fds */
+#define MSHV_INITIALIZE_PARTITION	_IO(MSHV_IOCTL, 0x00)
+#define MSHV_CREATE_VP			_IOW(MSHV_IOCTL, 0x01, struct mshv_create_vp)
+#define MSHV_SET_GUEST_MEMORY		_IOW(MSHV_IOCTL, 0x02, struct mshv_user_mem_region)
+/* Partition and VP fds, and /dev/mshv */
+#define MSHV_ROOT_HVCALL		_IOWR(MSHV_IOCTL, 0x07, struct mshv_root_hvcall)
+
+#define MSHV_RUN_VP_BUF_SZ 256
+
+/* VP state pages that can be mapped: the value times the page size is the mmap offset */
+enum {
+	MSHV_VP_MMAP_OFFSET_REGISTERS,
+	MSHV_VP_MMAP_OFFSET_INTERCEPT_MESSAGE,
+	MSHV_VP_MMAP_OFFSET_GHCB,
+	MSHV_VP_MMAP_OFFSET_COUNT
+};
+
+/* MSHV_RUN_VP: on success, the 256-byte intercept message (struct hv_message) */
+struct mshv_run_vp {
+	__u8 msg_buf[MSHV_RUN_VP_BUF_SZ];
+};
+
+/* VP fds */
+#define MSHV_RUN_VP			_IOR(MSHV_IOCTL, 0x00, struct mshv_run_vp)
 
 #endif /* _MSHV_RS_UAPI_LINUX_MSHV_H */

@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The simulator's guest CPU: a small real-mode x86 interpreter that reads guest memory through
+//! the GPA mappings the driver made and stops on what Hyper-V intercepts (IO port access,
+//! unmapped or inaccessible GPAs, HLT), writing the message Hyper-V would write.
+//!
+//! Instructions: `mov r8/r16/r32, imm`, `add al, imm8`, `add r/m8, r8` (registers), `cmp al,
+//! imm8`, `inc`/`dec` of 8- and 16-bit registers, `jmp`/`jz`/`jnz rel8`, `mov al, [moffs16]` and
+//! `mov [moffs16], al`, `in`/`out` with an immediate port or DX (8, 16 and 32 bits), `hlt`,
+//! `nop`, `cli`, `sti`, and the operand-size prefix. Anything else ends the run with an
+//! unrecoverable-exception message.
+
+use super::{
+    gpa::GpaMap,
+    Vp, //
+};
+use crate::{
+    hv_defs::{
+        map_flags,
+        msg,
+        reg,
+        HvRegisterValue, //
+    },
+    mshv_ffi,
+};
+
+/// `HVMSG_UNRECOVERABLE_EXCEPTION`.
+const MSG_UNRECOVERABLE_EXCEPTION: u32 = 0x8000_0021;
+
+/// Intercept access types.
+const READ: u8 = 0;
+const WRITE: u8 = 1;
+const EXECUTE: u8 = 2;
+
+/// RFLAGS bits the interpreter keeps.
+const CF: u64 = 1 << 0;
+const ZF: u64 = 1 << 6;
+const SF: u64 = 1 << 7;
+
+/// A segment register (`struct hv_x64_segment_register`).
+#[derive(Clone, Copy, Default)]
+struct Seg {
+    base: u64,
+    limit: u32,
+    selector: u16,
+    attributes: u16,
+}
+
+impl Seg {
+    fn from_value(v: HvRegisterValue) -> Self {
+        Seg {
+            base: v.low,
+            limit: v.high as u32,
+            selector: (v.high >> 32) as u16,
+            attributes: (v.high >> 48) as u16,
+        }
+    }
+
+    fn bytes(&self) -> [u8; 16] {
+        let mut b = [0u8; 16];
+        b[0..8].copy_from_slice(&self.base.to_le_bytes());
+        b[8..12].copy_from_slice(&self.limit.to_le_bytes());
+        b[12..14].copy_from_slice(&self.selector.to_le_bytes());
+        b[14..16].copy_from_slice(&self.attributes.to_le_bytes());
+        b
+    }
+}
+
+/// The register values of a VP right after it is created (the x86 reset state).
+pub(super) const RESET: [(u32, HvRegisterValue); 3] = [
+    (
+        reg::RIP,
+        HvRegisterValue {
+            low: 0xfff0,
+            high: 0,
+        },
+    ),
+    (reg::RFLAGS, HvRegisterValue { low: 0x2, high: 0 }),
+    (
+        reg::CS,
+        HvRegisterValue {
+            low: 0xffff_0000,
+            high: 0xffff | (0xf000 << 32) | (0x9b << 48),
+        },
+    ),
+];
+
+/// Why the guest stopped.
+enum Exit {
+    /// An IO port access: port, size in bytes, access type.
+    Io {
+        port: u16,
+        size: u8,
+        access: u8,
+    },
+    /// A guest physical address with no mapping, or one the access is not allowed through.
+    Memory {
+        unmapped: bool,
+        gpa: u64,
+        access: u8,
+    },
+    Halt,
+    /// An instruction the interpreter does not know.
+    Unknown,
+}
+
+/// The interpreter's view of a VP.
+struct Cpu {
+    gpr: [u64; 16],
+    rip: u64,
+    rflags: u64,
+    cs: Seg,
+    ds: Seg,
+    es: Seg,
+}
+
+/// Guest memory, through the partition's GPA map.
+struct Memory<'a> {
+    gpa: &'a mut GpaMap,
+}
+
+impl Memory<'_> {
+    /// Reads or writes one byte at `gpa`, as the guest's access `access` would.
+    fn access(&mut self, gpa: u64, access: u8, value: Option<u8>) -> Result<u8, Exit> {
+        let gfn = gpa >> 12;
+        let Some((pfn, flags)) = self.gpa.lookup(gfn) else {
+            return Err(Exit::Memory {
+                unmapped: true,
+                gpa,
+                access,
+            });
+        };
+        let need = match access {
+            READ => map_flags::READABLE,
+            WRITE => map_flags::WRITABLE,
+            _ => map_flags::KERNEL_EXECUTABLE,
+        };
+        let page = mshv_ffi::phys_to_virt(pfn << 12);
+        let (true, Some(page)) = (flags & map_flags::NO_ACCESS == 0 && flags & need != 0, page)
+        else {
+            return Err(Exit::Memory {
+                unmapped: false,
+                gpa,
+                access,
+            });
+        };
+        self.gpa.touch(gfn, access == WRITE);
+        // SAFETY: `pfn` is mapped into the guest, so the driver keeps it pinned (or it is the
+        // hypervisor's own); the offset is inside the page.
+        let byte = unsafe { page.as_ptr().add((gpa & 0xfff) as usize) };
+        match value {
+            // SAFETY: As above.
+            Some(v) => unsafe { byte.write_volatile(v) },
+            // SAFETY: As above.
+            None => return Ok(unsafe { byte.read_volatile() }),
+        }
+        Ok(0)
+    }
+}
+
+impl Cpu {
+    fn load(vp: &Vp) -> Self {
+        let get = |name| vp.register(name);
+        let mut gpr = [0u64; 16];
+        for (i, r) in gpr.iter_mut().enumerate() {
+            *r = get(reg::RAX + i as u32).low;
+        }
+        Cpu {
+            gpr,
+            rip: get(reg::RIP).low,
+            rflags: get(reg::RFLAGS).low,
+            cs: Seg::from_value(get(reg::CS)),
+            ds: Seg::from_value(get(reg::DS)),
+            es: Seg::from_value(get(reg::ES)),
+        }
+    }
+
+    fn store(&self, vp: &mut Vp) -> Result<(), u16> {
+        for (i, &r) in self.gpr.iter().enumerate() {
+            vp.set_register(reg::RAX + i as u32, HvRegisterValue { low: r, high: 0 })?;
+        }
+        vp.set_register(
+            reg::RIP,
+            HvRegisterValue {
+                low: self.rip,
+                high: 0,
+            },
+        )?;
+        vp.set_register(
+            reg::RFLAGS,
+            HvRegisterValue {
+                low: self.rflags,
+                high: 0,
+            },
+        )
+    }
+
+    /// An 8-bit register by its encoding (AL, CL, DL, BL, AH, CH, DH, BH).
+    fn r8(&self, n: u8) -> u8 {
+        let r = self.gpr[usize::from(n & 3)];
+        if n < 4 {
+            r as u8
+        } else {
+            (r >> 8) as u8
+        }
+    }
+
+    fn set_r8(&mut self, n: u8, v: u8) {
+        let r = &mut self.gpr[usize::from(n & 3)];
+        if n < 4 {
+            *r = (*r & !0xff) | u64::from(v);
+        } else {
+            *r = (*r & !0xff00) | (u64::from(v) << 8);
+        }
+    }
+
+    /// Writes `v` into the low `bytes` of register `n`.
+    fn set_r(&mut self, n: usize, bytes: u32, v: u64) {
+        let mask = if bytes == 4 { 0xffff_ffff } else { 0xffff };
+        // A 32-bit write zero-extends, as in 64-bit code; real mode keeps the upper half, which
+        // is zero in these guests.
+        self.gpr[n] = (self.gpr[n] & !mask) | (v & mask);
+    }
+
+    fn set_flags(&mut self, result: u8, carry: bool) {
+        self.rflags &= !(CF | ZF | SF);
+        if result == 0 {
+            self.rflags |= ZF;
+        }
+        if result & 0x80 != 0 {
+            self.rflags |= SF;
+        }
+        if carry {
+            self.rflags |= CF;
+        }
+    }
+
+    fn linear(&self, ip: u64) -> u64 {
+        self.cs.base.wrapping_add(ip & 0xffff)
+    }
+
+    /// Runs one instruction; on an exit, returns it with the instruction's length (the exit's
+    /// RIP is the instruction's).
+    fn step(&mut self, mem: &mut Memory<'_>, d: &mut Decoder) -> Result<(), (Exit, u8)> {
+        let mut op = d.byte(self, mem)?;
+        let mut wide = 2u32;
+        if op == 0x66 {
+            wide = 4;
+            op = d.byte(self, mem)?;
+        }
+        let io = |port: u16, size: u32, access: u8, len: u8| {
+            Err((
+                Exit::Io {
+                    port,
+                    size: size as u8,
+                    access,
+                },
+                len,
+            ))
+        };
+        let osize = |op: u8| if op & 1 == 0 { 1 } else { wide };
+        match op {
+            0x90 | 0xfa | 0xfb => {}
+            0xb0..=0xb7 => {
+                let v = d.imm(self, mem, 1)? as u8;
+                self.set_r8(op - 0xb0, v);
+            }
+            0xb8..=0xbf => {
+                let v = d.imm(self, mem, wide)?;
+                self.set_r(usize::from(op - 0xb8), wide, v);
+            }
+            0x04 => {
+                let v = d.imm(self, mem, 1)? as u8;
+                let (r, c) = self.r8(0).overflowing_add(v);
+                self.set_r8(0, r);
+                self.set_flags(r, c);
+            }
+            0x3c => {
+                let v = d.imm(self, mem, 1)? as u8;
+                let (r, c) = self.r8(0).overflowing_sub(v);
+                self.set_flags(r, c);
+            }
+            0x00 => {
+                let modrm = d.imm(self, mem, 1)? as u8;
+                if modrm >> 6 != 3 {
+                    return Err((Exit::Unknown, d.len));
+                }
+                let (dst, src) = (modrm & 7, (modrm >> 3) & 7);
+                let (r, c) = self.r8(dst).overflowing_add(self.r8(src));
+                self.set_r8(dst, r);
+                self.set_flags(r, c);
+            }
+            0xfe => {
+                let modrm = d.imm(self, mem, 1)? as u8;
+                if modrm >> 6 != 3 || (modrm >> 3) & 7 > 1 {
+                    return Err((Exit::Unknown, d.len));
+                }
+                let n = modrm & 7;
+                let r = if (modrm >> 3) & 7 == 0 {
+                    self.r8(n).wrapping_add(1)
+                } else {
+                    self.r8(n).wrapping_sub(1)
+                };
+                self.set_r8(n, r);
+                let carry = self.rflags & CF != 0;
+                self.set_flags(r, carry);
+            }
+            0x40..=0x4f => {
+                let n = usize::from(op & 7);
+                let v = self.gpr[n];
+                let r = if op < 0x48 {
+                    v.wrapping_add(1)
+                } else {
+                    v.wrapping_sub(1)
+                };
+                self.set_r(n, wide, r);
+                let carry = self.rflags & CF != 0;
+                self.set_flags(u8::from(r & 0xffff != 0), carry);
+            }
+            0xeb | 0x74 | 0x75 => {
+                let rel = d.imm(self, mem, 1)? as u8 as i8;
+                let taken = match op {
+                    0x74 => self.rflags & ZF != 0,
+                    0x75 => self.rflags & ZF == 0,
+                    _ => true,
+                };
+                if taken {
+                    self.rip = d.next().wrapping_add(i64::from(rel) as u64) & 0xffff;
+                    return Ok(());
+                }
+            }
+            0xa0 | 0xa2 => {
+                let off = d.imm(self, mem, 2)?;
+                let gpa = self.ds.base.wrapping_add(off);
+                if op == 0xa0 {
+                    let v = mem.access(gpa, READ, None).map_err(|e| (e, d.len))?;
+                    self.set_r8(0, v);
+                } else {
+                    let al = self.r8(0);
+                    mem.access(gpa, WRITE, Some(al)).map_err(|e| (e, d.len))?;
+                }
+            }
+            0xe4 | 0xe5 => {
+                let port = d.imm(self, mem, 1)? as u16;
+                return io(port, osize(op), READ, d.len);
+            }
+            0xe6 | 0xe7 => {
+                let port = d.imm(self, mem, 1)? as u16;
+                return io(port, osize(op), WRITE, d.len);
+            }
+            0xec | 0xed => return io(self.gpr[2] as u16, osize(op), READ, d.len),
+            0xee | 0xef => return io(self.gpr[2] as u16, osize(op), WRITE, d.len),
+            0xf4 => return Err((Exit::Halt, d.len)),
+            _ => return Err((Exit::Unknown, d.len)),
+        }
+        self.rip = d.next() & 0xffff;
+        Ok(())
+    }
+}
+
+/// Fetches the bytes of one instruction.
+struct Decoder {
+    start: u64,
+    len: u8,
+    bytes: [u8; 16],
+}
+
+impl Decoder {
+    fn new(rip: u64) -> Self {
+        Decoder {
+            start: rip,
+            len: 0,
+            bytes: [0; 16],
+        }
+    }
+
+    /// The address after the bytes fetched so far.
+    fn next(&self) -> u64 {
+        self.start + u64::from(self.len)
+    }
+
+    /// Fetches the next byte of the instruction.
+    fn byte(&mut self, cpu: &Cpu, mem: &mut Memory<'_>) -> Result<u8, (Exit, u8)> {
+        let b = mem
+            .access(cpu.linear(self.next()), EXECUTE, None)
+            .map_err(|e| (e, self.len))?;
+        if let Some(slot) = self.bytes.get_mut(usize::from(self.len)) {
+            *slot = b;
+        }
+        self.len += 1;
+        Ok(b)
+    }
+
+    /// Fetches an `n`-byte little-endian immediate.
+    fn imm(&mut self, cpu: &Cpu, mem: &mut Memory<'_>, n: u32) -> Result<u64, (Exit, u8)> {
+        let mut v = 0u64;
+        for i in 0..n {
+            v |= u64::from(self.byte(cpu, mem)?) << (8 * i);
+        }
+        Ok(v)
+    }
+}
+
+/// Writes `v` at `off` of the message.
+fn put(m: &mut [u8; msg::SIZE], off: usize, v: &[u8]) {
+    m[off..off + v.len()].copy_from_slice(v);
+}
+
+/// Builds the intercept message for `exit` at `cpu` (RIP at the instruction).
+fn message(vp_index: u32, cpu: &Cpu, exit: &Exit, len: u8, bytes: &[u8; 16]) -> [u8; msg::SIZE] {
+    let mut m = [0u8; msg::SIZE];
+    let (kind, payload, access) = match *exit {
+        Exit::Io { access, .. } => (msg::X64_IO_PORT_INTERCEPT, 128u8, access),
+        Exit::Memory {
+            unmapped, access, ..
+        } => (
+            if unmapped {
+                msg::UNMAPPED_GPA
+            } else {
+                msg::GPA_INTERCEPT
+            },
+            80,
+            access,
+        ),
+        Exit::Halt => (msg::X64_HALT, 40, EXECUTE),
+        Exit::Unknown => (MSG_UNRECOVERABLE_EXCEPTION, 40, EXECUTE),
+    };
+    // The message header, then the intercept header every intercept starts with.
+    put(&mut m, 0, &kind.to_le_bytes());
+    m[4] = payload;
+    put(&mut m, 16, &vp_index.to_le_bytes());
+    m[20] = len & 0xf;
+    m[21] = access;
+    put(&mut m, 24, &cpu.cs.bytes());
+    put(&mut m, 40, &cpu.rip.to_le_bytes());
+    put(&mut m, 48, &cpu.rflags.to_le_bytes());
+    let n = usize::from(len).min(16);
+    match *exit {
+        Exit::Io { port, size, .. } => {
+            put(&mut m, 56, &port.to_le_bytes());
+            m[58] = size & 0x7;
+            m[59] = len;
+            put(&mut m, 64, &cpu.gpr[0].to_le_bytes());
+            put(&mut m, 72, &bytes[..n]);
+            put(&mut m, 88, &cpu.ds.bytes());
+            put(&mut m, 104, &cpu.es.bytes());
+            put(&mut m, 120, &cpu.gpr[1].to_le_bytes());
+            put(&mut m, 128, &cpu.gpr[6].to_le_bytes());
+            put(&mut m, 136, &cpu.gpr[7].to_le_bytes());
+        }
+        Exit::Memory { gpa, .. } => {
+            m[60] = len;
+            // The GPA is valid; no GVA (real mode has no paging).
+            m[61] = 1 << 1;
+            put(&mut m, 72, &gpa.to_le_bytes());
+            put(&mut m, 80, &bytes[..n]);
+        }
+        Exit::Halt | Exit::Unknown => {}
+    }
+    m
+}
+
+/// Runs VP `vp_index` for at most `budget` instructions. Returns the intercept message when
+/// the guest stopped on one, `None` when the budget ran out.
+pub(super) fn run(
+    gpa: &mut GpaMap,
+    vp: &mut Vp,
+    vp_index: u32,
+    budget: usize,
+) -> Result<Option<[u8; msg::SIZE]>, u16> {
+    let mut cpu = Cpu::load(vp);
+    let mut mem = Memory { gpa };
+    for _ in 0..budget {
+        let mut d = Decoder::new(cpu.rip);
+        if let Err((exit, len)) = cpu.step(&mut mem, &mut d) {
+            cpu.store(vp)?;
+            return Ok(Some(message(vp_index, &cpu, &exit, len, &d.bytes)));
+        }
+    }
+    cpu.store(vp)?;
+    Ok(None)
+}

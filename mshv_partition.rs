@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A partition: its fd, its VPs and guest memory, and its teardown.
+//!
+//! The partition fd and every VP fd hold a reference; when the last one goes, the partition is
+//! torn down in the order the hypervisor requires: unmap the VPs' state pages, finalize (which
+//! releases the VPs and the GPA map), unpin the guest memory, withdraw every deposited page,
+//! delete.
+//!
+//! Lock order: the partition mutex, then a VP's run mutex is never taken inside it.
+
+use kernel::{
+    bindings, new_mutex,
+    prelude::*,
+    sync::{
+        Arc,
+        ArcBorrow,
+        Mutex, //
+    },
+    uaccess::UserSlice,
+};
+
+use crate::{
+    hv_defs::{
+        partition_flags as hvpf,
+        vp_state_page, //
+    },
+    hvcall::Hv,
+    mshv_caps,
+    mshv_fd::{
+        self,
+        FileOps, //
+    },
+    mshv_passthru,
+    mshv_region::Region,
+    mshv_uapi::{
+        self as uapi,
+        pt,
+        CreatePartition,
+        CreatePartitionV2,
+        CreateVp,
+        UserMemRegion, //
+    },
+    mshv_vp::Vp,
+};
+
+/// The most VPs a partition may have (the value of `MSHV_CAP_VPS`). Upstream's limit is 256, a
+/// `u8` VP index in userspace; the hypervisor allows more.
+pub(crate) const MAX_VPS: u32 = 1024;
+
+/// What the partition mutex protects.
+struct Inner {
+    initialized: bool,
+    /// For each VP index, the PFN of the VP's intercept message page once the VP exists.
+    vps: KVec<Option<u64>>,
+    regions: KVec<Region>,
+}
+
+/// A partition.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Partition {
+    pub(crate) hv: Arc<Hv>,
+    /// The hypervisor's ID of the partition.
+    pub(crate) id: u64,
+    #[pin]
+    inner: Mutex<Inner>,
+}
+
+/// The hypervisor flags for `pt_flags`.
+fn creation_flags(pt_flags: u64) -> u64 {
+    let mut f = hvpf::EXO_PARTITION | hvpf::INTERCEPT_MESSAGE_PAGE_ENABLED;
+    for (bit, hv) in [
+        (pt::LAPIC, hvpf::LAPIC_ENABLED),
+        (pt::X2APIC, hvpf::X2APIC_CAPABLE),
+        (pt::GPA_SUPER_PAGES, hvpf::GPA_SUPER_PAGES_ENABLED),
+        (
+            pt::NESTED_VIRTUALIZATION,
+            hvpf::NESTED_VIRTUALIZATION_CAPABLE,
+        ),
+        (pt::SMT_ENABLED_GUEST, hvpf::SMT_ENABLED_GUEST),
+    ] {
+        if pt_flags & bit != 0 {
+            f |= hv;
+        }
+    }
+    f
+}
+
+/// Checks the fields the v1 and v2 arguments share.
+fn check_v1(flags: u64, isolation: u64) -> Result {
+    if flags & !pt::FLAGS_MASK != 0 || isolation >= pt::ISOLATION_COUNT {
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+impl Partition {
+    /// `MSHV_CREATE_PARTITION`: creates a partition and returns its fd.
+    pub(crate) fn create(hv: &Arc<Hv>, arg: usize) -> Result<isize> {
+        let ptr = UserPtr::from_addr(arg);
+        let v1: CreatePartition = UserSlice::new(ptr, size_of::<CreatePartition>())
+            .reader()
+            .read()?;
+        check_v1(v1.pt_flags, v1.pt_isolation)?;
+        // The v2 argument is announced by a flag bit, not by the ioctl's size: read it whole
+        // and check it again (userspace may have changed it meanwhile).
+        let (flags, banks, xsave) = if v1.pt_flags & pt::CPU_AND_XSAVE_FEATURES != 0 {
+            let v2: CreatePartitionV2 = UserSlice::new(ptr, size_of::<CreatePartitionV2>())
+                .reader()
+                .read()?;
+            check_v1(v2.pt_flags, v2.pt_isolation)?;
+            if v2.pt_flags & pt::CPU_AND_XSAVE_FEATURES == 0
+                || v2.pt_num_cpu_fbanks != pt::NUM_CPU_FEATURES_BANKS
+                || v2.pt_rsvd != [0; 6]
+                || v2.pt_rsvd1 != [0; 2]
+            {
+                return Err(EINVAL);
+            }
+            (v2.pt_flags, v2.pt_cpu_fbanks, v2.pt_disabled_xsave)
+        } else {
+            // v1: disable nothing, the hypervisor offers what it has.
+            (v1.pt_flags, [0; 2], 0)
+        };
+        let id = hv.create_partition(creation_flags(flags), banks, xsave)?;
+        // From here on dropping the partition deletes it in the hypervisor.
+        let partition = Arc::pin_init(
+            pin_init!(Partition {
+                hv: hv.clone(),
+                id,
+                inner <- new_mutex!(Inner {
+                    initialized: false,
+                    vps: KVec::new(),
+                    regions: KVec::new(),
+                }, "mshv_partition"),
+            }),
+            GFP_KERNEL,
+        );
+        let partition = match partition {
+            Ok(p) => p,
+            Err(e) => {
+                teardown(hv, id, &mut Inner::empty());
+                return Err(e);
+            }
+        };
+        Ok(mshv_fd::install(c"mshv_partition", &PARTITION_FOPS, partition)? as isize)
+    }
+
+    /// The partition fd's ioctls.
+    fn ioctl(this: ArcBorrow<'_, Self>, cmd: u32, arg: usize) -> Result<isize> {
+        match cmd {
+            uapi::MSHV_CHECK_EXTENSION => mshv_caps::check_extension_ioctl(arg),
+            uapi::MSHV_INITIALIZE_PARTITION => this.initialize().map(|()| 0),
+            uapi::MSHV_CREATE_VP => Self::create_vp(this, arg),
+            uapi::MSHV_SET_GUEST_MEMORY => this.set_guest_memory(arg).map(|()| 0),
+            uapi::MSHV_ROOT_HVCALL => mshv_passthru::root_hvcall(&this.hv, Some(this.id), arg),
+            _ => Err(ENOTTY),
+        }
+    }
+
+    /// `MSHV_INITIALIZE_PARTITION`; initializing twice is not an error.
+    fn initialize(&self) -> Result {
+        let mut inner = self.inner.lock();
+        if !inner.initialized {
+            self.hv.initialize_partition(self.id)?;
+            inner.initialized = true;
+        }
+        Ok(())
+    }
+
+    /// `MSHV_CREATE_VP`: creates a VP and returns its fd.
+    fn create_vp(this: ArcBorrow<'_, Self>, arg: usize) -> Result<isize> {
+        let args: CreateVp = UserSlice::new(UserPtr::from_addr(arg), size_of::<CreateVp>())
+            .reader()
+            .read()?;
+        if args.vp_index >= MAX_VPS {
+            return Err(EINVAL);
+        }
+        let idx = args.vp_index as usize;
+        let mut inner = this.inner.lock();
+        if inner.vps.get(idx).is_some_and(|v| v.is_some()) {
+            return Err(EEXIST);
+        }
+        while inner.vps.len() <= idx {
+            inner.vps.push(None, GFP_KERNEL)?;
+        }
+        // No check that the partition is initialized: the hypervisor refuses, as upstream.
+        this.hv.create_vp(this.id, args.vp_index)?;
+        let page = vp_state_page::INTERCEPT_MESSAGE;
+        let made = this
+            .hv
+            .map_vp_state_page(this.id, args.vp_index, page)
+            .and_then(|pfn| {
+                let vp = Vp::new(this.into(), args.vp_index, pfn)?;
+                Ok((
+                    pfn,
+                    mshv_fd::install(c"mshv_vp", &crate::mshv_vp::VP_FOPS, vp)?,
+                ))
+            });
+        match made {
+            Ok((pfn, fd)) => {
+                // Published after the fd exists: nothing can fail any more.
+                inner.vps[idx] = Some(pfn);
+                Ok(fd as isize)
+            }
+            Err(e) => {
+                // The hypervisor keeps a VP until it is deleted; undo what was made.
+                let _ = this.hv.unmap_vp_state_page(this.id, args.vp_index, page);
+                let _ = this.hv.delete_vp(this.id, args.vp_index);
+                Err(e)
+            }
+        }
+    }
+
+    /// `MSHV_SET_GUEST_MEMORY`: maps or unmaps a region.
+    fn set_guest_memory(&self, arg: usize) -> Result {
+        let req: UserMemRegion =
+            UserSlice::new(UserPtr::from_addr(arg), size_of::<UserMemRegion>())
+                .reader()
+                .read()?;
+        if req.flags & !uapi::mem::FLAGS_MASK != 0 || req.rsvd != [0; 7] {
+            return Err(EINVAL);
+        }
+        Region::check_shape(&req)?;
+        if req.flags & uapi::mem::UNMAP != 0 {
+            return self.unmap(&req);
+        }
+        let region = Region::pin(&req)?;
+        let mut inner = self.inner.lock();
+        if inner
+            .regions
+            .iter()
+            .any(|r| r.overlaps(region.guest_pfn, region.npages))
+        {
+            return Err(EEXIST);
+        }
+        inner.regions.reserve(1, GFP_KERNEL)?;
+        let pfns = region.pfns()?;
+        self.hv
+            .map_gpa_pages(self.id, region.guest_pfn, region.map_flags, &pfns)?;
+        // Cannot fail: room was reserved above.
+        inner.regions.push(region, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Unmaps the region `req` names exactly.
+    fn unmap(&self, req: &UserMemRegion) -> Result {
+        let mut inner = self.inner.lock();
+        let i = inner
+            .regions
+            .iter()
+            .position(|r| r.contains(req.guest_pfn))
+            .ok_or(ENOENT)?;
+        let r = &inner.regions[i];
+        if r.uaddr != req.userspace_addr
+            || r.npages * uapi::MSHV_HV_PAGE_SIZE as u64 != req.size
+            || r.guest_pfn != req.guest_pfn
+        {
+            return Err(EINVAL);
+        }
+        self.hv
+            .unmap_gpa_pages(self.id, r.guest_pfn, r.npages, false)?;
+        // The hypervisor no longer maps the pages: unpin them.
+        drop(inner.regions.remove(i)?);
+        Ok(())
+    }
+}
+
+impl Inner {
+    /// An empty partition state (for a partition whose object could not be made).
+    fn empty() -> Self {
+        Inner {
+            initialized: false,
+            vps: KVec::new(),
+            regions: KVec::new(),
+        }
+    }
+}
+
+/// Tears partition `id` down: state pages, finalize, guest memory, deposits, delete.
+fn teardown(hv: &Hv, id: u64, inner: &mut Inner) {
+    for (idx, vp) in inner.vps.iter().enumerate() {
+        if vp.is_some() {
+            let page = vp_state_page::INTERCEPT_MESSAGE;
+            if let Err(e) = hv.unmap_vp_state_page(id, idx as u32, page) {
+                pr_err!("partition {id}: unmapping VP {idx}'s message page: {e:?}\n");
+            }
+        }
+    }
+    if let Err(e) = hv.finalize_partition(id) {
+        pr_err!("partition {id}: finalize: {e:?}\n");
+    }
+    // Finalize unmapped every GPA: the pages can be unpinned.
+    inner.regions.clear();
+    if let Err(e) = hv.withdraw_all(id) {
+        pr_err!("partition {id}: withdrawing its memory: {e:?}\n");
+    }
+    if let Err(e) = hv.delete_partition(id) {
+        pr_err!("partition {id}: delete: {e:?}\n");
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Partition {
+    fn drop(self: Pin<&mut Self>) {
+        let mut inner = self.inner.lock();
+        teardown(&self.hv, self.id, &mut inner);
+    }
+}
+
+/// The partition fd's `unlocked_ioctl`.
+///
+/// # Safety
+///
+/// Called by the VFS on a file made with [`PARTITION_FOPS`].
+unsafe extern "C" fn partition_ioctl(
+    file: *mut bindings::file,
+    cmd: kernel::ffi::c_uint,
+    arg: kernel::ffi::c_ulong,
+) -> kernel::ffi::c_long {
+    // SAFETY: The file was made by `Partition::create` with an `Arc<Partition>`.
+    let this = unsafe { mshv_fd::borrow::<Arc<Partition>>(file) };
+    mshv_fd::ioctl_result(Partition::ioctl(this, cmd, arg))
+}
+
+/// The partition fd's `release`: drops the fd's reference.
+///
+/// # Safety
+///
+/// Called by the VFS once, on a file made with [`PARTITION_FOPS`].
+unsafe extern "C" fn partition_release(
+    _inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> kernel::ffi::c_int {
+    // SAFETY: The file was made by `Partition::create`; this is its release.
+    drop(unsafe { mshv_fd::take::<Arc<Partition>>(file) });
+    0
+}
+
+/// The partition fd's operations.
+pub(crate) static PARTITION_FOPS: FileOps = FileOps(bindings::file_operations {
+    owner: kernel::module::this_module::<crate::LocalModule>().as_ptr(),
+    unlocked_ioctl: Some(partition_ioctl),
+    compat_ioctl: bindings::compat_ptr_ioctl,
+    release: Some(partition_release),
+    llseek: Some(bindings::noop_llseek),
+    // SAFETY: All-zero is a valid `file_operations` (every other operation absent).
+    ..unsafe { core::mem::zeroed() }
+});

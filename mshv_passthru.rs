@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `MSHV_ROOT_HVCALL`: a hypercall from userspace, for the partition of the fd, from a fixed list.
+
+use kernel::{
+    prelude::*,
+    uaccess::UserSlice, //
+};
+
+use crate::{
+    hv_defs::{
+        HV_PAGE_SIZE,
+        HV_PARTITION_ID_SELF, //
+    },
+    hvcall::Hv,
+    mshv_uapi::RootHvcall,
+};
+
+/// What partition and VP fds may call: upstream's list.
+const PARTITION_CALLS: &[u16] = &[
+    0x0044, // HvCallGetPartitionProperty
+    0x0101, // HvCallGetPartitionPropertyEx
+    0x0045, // HvCallSetPartitionProperty
+    0x004d, // HvCallInstallIntercept
+    0x0050, // HvCallGetVpRegisters
+    0x0051, // HvCallSetVpRegisters
+    0x0052, // HvCallTranslateVirtualAddress
+    0x0056, // HvCallClearVirtualInterrupt
+    0x0091, // HvCallRegisterInterceptResult
+    0x0094, // HvCallAssertVirtualInterrupt
+    0x00c9, // HvCallGetGpaPagesAccessStates
+    0x00c0, // HvCallSignalEventDirect
+    0x00c1, // HvCallPostMessageDirect
+    0x00f4, // HvCallGetVpCpuidValues
+];
+
+/// What `/dev/mshv` may call, for the root itself.
+const SELF_CALLS: &[u16] = &[
+    0x0044, // HvCallGetPartitionProperty
+    0x0101, // HvCallGetPartitionPropertyEx
+];
+
+/// `MSHV_ROOT_HVCALL` for partition `pt`, or for the root itself with `None` (`/dev/mshv`).
+///
+/// As upstream: the kernel writes the partition ID into the first 8 input bytes, deposits memory
+/// and retries when the hypervisor runs short, and writes the status and the reps completed back
+/// whether the call succeeded or not; the ioctl fails with the status's errno. Unlike upstream,
+/// the output bytes copied back are zeroed first, so nothing of earlier calls leaks.
+pub(crate) fn root_hvcall(hv: &Hv, pt: Option<u64>, arg: usize) -> Result<isize> {
+    let (mut reader, mut writer) =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<RootHvcall>()).reader_writer();
+    let mut args: RootHvcall = reader.read()?;
+    let (in_sz, out_sz) = (usize::from(args.in_sz), usize::from(args.out_sz));
+    let allowed = if pt.is_some() {
+        PARTITION_CALLS
+    } else {
+        SELF_CALLS
+    };
+    if args.status != 0
+        || args.in_ptr == 0
+        || !(8..=HV_PAGE_SIZE).contains(&in_sz)
+        || args.rsvd != [0; 6]
+        || (args.out_ptr != 0 && (out_sz == 0 || out_sz > HV_PAGE_SIZE))
+        || !allowed.contains(&args.code)
+    {
+        return Err(EINVAL);
+    }
+    let mut input = KVec::from_elem(0u8, in_sz, GFP_KERNEL)?;
+    UserSlice::new(UserPtr::from_addr(args.in_ptr as usize), in_sz)
+        .reader()
+        .read_slice(&mut input)?;
+    let partition_id = pt.unwrap_or(HV_PARTITION_ID_SELF);
+    input[..8].copy_from_slice(&partition_id.to_le_bytes());
+    let out_len = if args.out_ptr != 0 { out_sz } else { 0 };
+    let mut output = KVec::from_elem(0u8, out_len, GFP_KERNEL)?;
+    let reps = usize::from(args.reps);
+    let mut done = 0;
+    let mut status = 0;
+    let result = hv.with_deposits(partition_id, "MSHV_ROOT_HVCALL", |hv| {
+        let (d, r) = hv.passthrough(args.code, &input, reps, done, &mut output);
+        done = d;
+        status = r.err().map_or(0, |e| e.status());
+        r
+    });
+    args.status = status;
+    args.reps = done as u16;
+    if out_len != 0 {
+        UserSlice::new(UserPtr::from_addr(args.out_ptr as usize), out_len)
+            .writer()
+            .write_slice(&output)?;
+    }
+    writer.write(&args)?;
+    result.map(|()| 0)
+}

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Guest memory regions: userspace memory pinned and mapped at a guest physical address.
+
+use kernel::{
+    bindings,
+    mm::virt::flags as vm,
+    prelude::*, //
+};
+
+use crate::mshv_uapi::{
+    mem,
+    UserMemRegion,
+    MSHV_HV_PAGE_SIZE, //
+};
+
+/// The guest physical address space in pages (52 address bits).
+pub(crate) const GFN_LIMIT: u64 = 1 << 40;
+/// Pages pinned per `pin_user_pages_fast` call (256 MiB), bounding each step's work.
+const PIN_BATCH: usize = 65536;
+
+/// Pinned user pages.
+///
+/// # Invariants
+///
+/// Every pointer in `pages` is a page pinned by `pin_user_pages_fast`, unpinned once, on drop.
+struct Pinned {
+    pages: KVVec<*mut bindings::page>,
+}
+
+// SAFETY: The pointers are references to pinned pages, usable from any thread.
+unsafe impl Send for Pinned {}
+// SAFETY: As above; they are only read.
+unsafe impl Sync for Pinned {}
+
+impl Pinned {
+    /// Pins `npages` pages of the caller's memory from `uaddr`.
+    fn new(uaddr: u64, npages: usize, writable: bool) -> Result<Self> {
+        let mut pages = KVVec::with_capacity(npages, GFP_KERNEL)?;
+        let gup = bindings::FOLL_LONGTERM | if writable { bindings::FOLL_WRITE } else { 0 };
+        while pages.len() < npages {
+            let want = (npages - pages.len()).min(PIN_BATCH);
+            let start = uaddr + (pages.len() * MSHV_HV_PAGE_SIZE) as u64;
+            let spare = pages.spare_capacity_mut();
+            // SAFETY: `spare` has room for `want` pointers; `pin_user_pages_fast` writes at most
+            // that many and returns how many it wrote.
+            let got = unsafe {
+                bindings::pin_user_pages_fast(
+                    start as usize,
+                    want as i32,
+                    gup,
+                    spare.as_mut_ptr().cast(),
+                )
+            };
+            if got <= 0 {
+                // INVARIANT: Only the pages pinned so far are in `pages`; drop unpins them.
+                drop(Self { pages });
+                return Err(if got < 0 {
+                    Error::from_errno(got)
+                } else {
+                    EFAULT
+                });
+            }
+            // SAFETY: `pin_user_pages_fast` initialized the first `got` (<= `want`) entries.
+            unsafe { pages.inc_len(got as usize) };
+        }
+        // INVARIANT: Every entry was pinned above.
+        Ok(Self { pages })
+    }
+
+    /// The PFNs of the pages.
+    fn pfns(&self) -> Result<KVVec<u64>> {
+        let mut pfns = KVVec::with_capacity(self.pages.len(), GFP_KERNEL)?;
+        for &p in self.pages.iter() {
+            // SAFETY: By the type invariant `p` is a pinned page.
+            let pfn = unsafe { crate::mshv_ffi::raw_page_pfn(p.cast()) };
+            pfns.push(pfn, GFP_KERNEL)?;
+        }
+        Ok(pfns)
+    }
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant every entry is a pinned page, unpinned only here.
+        unsafe { bindings::unpin_user_pages(self.pages.as_mut_ptr(), self.pages.len()) };
+    }
+}
+
+/// A region of guest memory.
+pub(crate) struct Region {
+    /// First guest page.
+    pub(crate) guest_pfn: u64,
+    /// Pages.
+    pub(crate) npages: u64,
+    /// Userspace address it came from.
+    pub(crate) uaddr: u64,
+    /// `HV_MAP_GPA_*` flags it is mapped with.
+    pub(crate) map_flags: u32,
+    pinned: Pinned,
+}
+
+impl Region {
+    /// Checks the size and alignment of a map or unmap request; returns its page count.
+    pub(crate) fn check_shape(req: &UserMemRegion) -> Result<u64> {
+        let page = MSHV_HV_PAGE_SIZE as u64;
+        if req.size == 0 || req.size % page != 0 || req.userspace_addr % page != 0 {
+            return Err(EINVAL);
+        }
+        let npages = req.size / page;
+        // Upstream checks neither; a region past the GPA space or wrapping around is refused.
+        if req
+            .guest_pfn
+            .checked_add(npages)
+            .is_none_or(|end| end > GFN_LIMIT)
+            || req.userspace_addr.checked_add(req.size).is_none()
+        {
+            return Err(EINVAL);
+        }
+        Ok(npages)
+    }
+
+    /// Checks a map request and pins its memory (the caller maps it).
+    pub(crate) fn pin(req: &UserMemRegion) -> Result<Self> {
+        let npages = Self::check_shape(req)?;
+        let writable = req.flags & mem::WRITABLE != 0;
+        check_vma(req.userspace_addr)?;
+        let npages_usize = usize::try_from(npages).map_err(|_| EINVAL)?;
+        let pinned = Pinned::new(req.userspace_addr, npages_usize, writable)?;
+        let mut map_flags =
+            crate::hv_defs::map_flags::READABLE | crate::hv_defs::map_flags::ADJUSTABLE;
+        if writable {
+            map_flags |= crate::hv_defs::map_flags::WRITABLE;
+        }
+        if req.flags & mem::EXECUTABLE != 0 {
+            map_flags |= crate::hv_defs::map_flags::EXECUTABLE;
+        }
+        Ok(Self {
+            guest_pfn: req.guest_pfn,
+            npages,
+            uaddr: req.userspace_addr,
+            map_flags,
+            pinned,
+        })
+    }
+
+    /// The PFNs backing the region, in guest order.
+    pub(crate) fn pfns(&self) -> Result<KVVec<u64>> {
+        self.pinned.pfns()
+    }
+
+    /// Whether the region overlaps guest pages `[gfn, gfn + n)`.
+    pub(crate) fn overlaps(&self, gfn: u64, n: u64) -> bool {
+        gfn < self.guest_pfn + self.npages && self.guest_pfn < gfn + n
+    }
+
+    /// Whether the region contains guest page `gfn`.
+    pub(crate) fn contains(&self, gfn: u64) -> bool {
+        self.overlaps(gfn, 1)
+    }
+}
+
+/// Requires a VMA of ordinary memory at `uaddr`, as upstream does (`EINVAL` otherwise).
+fn check_vma(uaddr: u64) -> Result {
+    let flags = crate::mshv_ffi::vma_flags(usize::try_from(uaddr).map_err(|_| EINVAL)?)?;
+    // I/O memory (VM_IO | VM_PFNMAP) has no pages to pin: MMIO regions are a later capability.
+    if flags & (vm::IO | vm::PFNMAP) != 0 {
+        return Err(EINVAL);
+    }
+    Ok(())
+}
