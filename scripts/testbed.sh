@@ -3,7 +3,8 @@
 #
 #   scripts/testbed.sh check   style gates, both module builds, the tests in a guest; ends with
 #                              "N passed, N failed" and exits non-zero on any failure
-#   scripts/testbed.sh demo    boots the guest, loads the simulator build, runs mshv-info
+#   scripts/testbed.sh demo    boots the guest, loads the simulator build, runs mshv-info and
+#                              the hello guest (mshv-hello)
 #
 # Environment: KDIR (a Rust-enabled kernel build to use instead of the cached test kernel),
 # MSHV_QEMU_ACCEL (default tcg: this machine's /dev/kvm cannot boot a stock guest),
@@ -89,7 +90,9 @@ spec=$OUT/initramfs.list
 	for f in "$MSHV_ROOT"/build/tests/*_test "$MSHV_ROOT"/tests/*_test.sh; do
 		echo "file /tests/$(basename "$f") $f 0755 0 0"
 	done
-	echo "file /bin/mshv-info $MSHV_ROOT/build/tests/mshv-info 0755 0 0"
+	for tool in mshv-info mshv-hello; do
+		echo "file /bin/$tool $MSHV_ROOT/build/tests/$tool 0755 0 0"
+	done
 } >"$spec"
 "$KDIR/usr/gen_init_cpio" "$spec" | gzip -1 >"$OUT/initramfs.cpio.gz"
 

@@ -33,14 +33,14 @@ int main(int argc, char **argv)
 		int r = ioctl(fd, MSHV_CHECK_EXTENSION, &id);
 
 		if (r < 0)
-			printf("  %-24s (%3u)  error: %s\n", mshv_cap_names[i].name, id,
+			printf("  %-26s (%3u)  error: %s\n", mshv_cap_names[i].name, id,
 			       strerror(errno));
 		else if (r == 0)
-			printf("  %-24s (%3u)  no\n", mshv_cap_names[i].name, id);
+			printf("  %-26s (%3u)  no\n", mshv_cap_names[i].name, id);
 		else if (r == 1)
-			printf("  %-24s (%3u)  yes\n", mshv_cap_names[i].name, id);
+			printf("  %-26s (%3u)  yes\n", mshv_cap_names[i].name, id);
 		else
-			printf("  %-24s (%3u)  yes: %d\n", mshv_cap_names[i].name, id, r);
+			printf("  %-26s (%3u)  yes: %d\n", mshv_cap_names[i].name, id, r);
 	}
 	close(fd);
 	return 0;

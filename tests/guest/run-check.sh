@@ -41,6 +41,7 @@ for t in /tests/*_test; do
 	[ "$t" = /tests/prod_refuses_test ] || run "$(basename "$t")" "$t"
 done
 run mshv-info /bin/mshv-info
+run mshv-hello /bin/mshv-hello
 run sim_debugfs_test sh /tests/sim_debugfs_test.sh
 rmmod mshv
 echo "[rmmod_sim] exit=$?"

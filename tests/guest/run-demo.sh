@@ -6,4 +6,6 @@ echo "# insmod mshv.ko (simulator build)"
 insmod /lib/mshv/sim/mshv.ko || exit 1
 echo "# mshv-info"
 /bin/mshv-info
+echo "# mshv-hello"
+/bin/mshv-hello
 rmmod mshv
