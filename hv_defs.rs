@@ -24,6 +24,7 @@ pub(crate) mod code {
     pub(crate) const FINALIZE_PARTITION: u16 = 0x0042;
     pub(crate) const DELETE_PARTITION: u16 = 0x0043;
     pub(crate) const GET_PARTITION_PROPERTY: u16 = 0x0044;
+    pub(crate) const GET_PARTITION_PROPERTY_EX: u16 = 0x0101;
     pub(crate) const SET_PARTITION_PROPERTY: u16 = 0x0045;
     pub(crate) const DEPOSIT_MEMORY: u16 = 0x0048;
     pub(crate) const WITHDRAW_MEMORY: u16 = 0x0049;
@@ -190,6 +191,8 @@ pub(crate) mod property {
     pub(crate) const UNIMPLEMENTED_MSR_ACTION: u32 = 0x0005_0017;
     pub(crate) const XSAVE_STATES: u32 = 0x0006_0007;
     pub(crate) const MAX_XSAVE_DATA_SIZE: u32 = 0x0006_0008;
+    pub(crate) const PROCESSOR_FEATURES0: u32 = 0x0006_000a;
+    pub(crate) const PROCESSOR_FEATURES1: u32 = 0x0006_000b;
 }
 
 /// Intercept types of `HvCallInstallIntercept`.

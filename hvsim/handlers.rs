@@ -127,6 +127,7 @@ pub(super) fn spec(call: u16) -> Option<Spec> {
         code::FINALIZE_PARTITION => fast8(finalize_partition),
         code::DELETE_PARTITION => fast8(delete_partition),
         code::GET_PARTITION_PROPERTY => simple(16, 8, get_property),
+        code::GET_PARTITION_PROPERTY_EX => simple(16, 0, get_property_ex),
         code::SET_PARTITION_PROPERTY => simple(size_of::<PartitionPropertyIn>(), 0, set_property),
         code::DEPOSIT_MEMORY => rep(size_of::<PartitionIdIn>(), 8, 0, deposit),
         code::WITHDRAW_MEMORY => rep(size_of::<MemoryPoolIn>(), 0, 8, withdraw),
@@ -264,7 +265,15 @@ const PROPERTIES: &[(u32, u64, bool, bool)] = &[
         false,
         false,
     ),
+    (property::PROCESSOR_FEATURES0, 0, false, false),
+    (property::PROCESSOR_FEATURES1, 0, false, false),
 ];
+
+/// `HvCallGetPartitionPropertyEx`: the simulated hypervisor has no extended properties and
+/// answers as hypervisors before them do (VMMs read this as "no VMM capabilities").
+fn get_property_ex(_st: &mut SimState, c: Control, _input: &[u8], _out: &mut [u8]) -> Outcome {
+    Err(bad(status::ACCESS_DENIED, c))
+}
 
 fn get_property(st: &mut SimState, c: Control, input: &[u8], out: &mut [u8]) -> Outcome {
     let id: u64 = head(input);

@@ -67,6 +67,12 @@ fi
 record "build: selftests and tools" \
 	make -C "$MSHV_ROOT/tests" KSFT_DIR="$KDIR/source/tools/testing/selftests" \
 	OUTPUT="$MSHV_ROOT/build/tests" || build_ok=
+# The second client: rust-vmm's mshv-ioctls from crates.io, static, built with the machine's
+# own (rustup) cargo; the target directory lives in the cache.
+record "build: mshv-ioctls client (crates.io mshv-ioctls 0.7.1)" \
+	env RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --release --locked \
+	--manifest-path "$MSHV_ROOT/clients/mshv-ioctls-hello/Cargo.toml" \
+	--target x86_64-unknown-linux-gnu --target-dir "$MSHV_CACHE/cargo-target" || build_ok=
 [ -n "$build_ok" ] || finish /dev/null
 
 # The initramfs: static busybox, both modules, the static tests, the guest scripts.
@@ -93,6 +99,7 @@ spec=$OUT/initramfs.list
 	for tool in mshv-info mshv-hello; do
 		echo "file /bin/$tool $MSHV_ROOT/build/tests/$tool 0755 0 0"
 	done
+	echo "file /bin/mshv-ioctls-hello $MSHV_CACHE/cargo-target/x86_64-unknown-linux-gnu/release/mshv-ioctls-hello 0755 0 0"
 } >"$spec"
 "$KDIR/usr/gen_init_cpio" "$spec" | gzip -1 >"$OUT/initramfs.cpio.gz"
 

@@ -42,6 +42,7 @@ for t in /tests/*_test; do
 done
 run mshv-info /bin/mshv-info
 run mshv-hello /bin/mshv-hello
+run mshv-ioctls-hello /bin/mshv-ioctls-hello
 run sim_debugfs_test sh /tests/sim_debugfs_test.sh
 rmmod mshv
 echo "[rmmod_sim] exit=$?"

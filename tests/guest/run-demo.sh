@@ -8,4 +8,6 @@ echo "# mshv-info"
 /bin/mshv-info
 echo "# mshv-hello"
 /bin/mshv-hello
+echo "# mshv-ioctls-hello (rust-vmm's mshv-ioctls from crates.io, unchanged)"
+/bin/mshv-ioctls-hello
 rmmod mshv

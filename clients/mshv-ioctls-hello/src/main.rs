@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A second client of `/dev/mshv`: rust-vmm's `mshv-ioctls` (crates.io, unchanged) runs the
+//! hello guest the way its own `test_run_code` does, and prints what the guest writes to the
+//! serial port. It exits non-zero if anything differs from what Hyper-V would do.
+
+// The bindings name their constants in C style.
+
+#![allow(non_upper_case_globals)]
+
+use std::io::Write;
+
+use mshv_bindings::*;
+use mshv_ioctls::{set_bits, Mshv};
+
+const GUEST_PAGE: u64 = 0x1;
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("mshv-ioctls-hello: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let mshv = Mshv::new().map_err(|e| format!("Mshv::new: {e}"))?;
+    let vm = mshv.create_vm().map_err(|e| format!("create_vm: {e}"))?;
+    vm.initialize().map_err(|e| format!("initialize: {e}"))?;
+    let vcpu = vm.create_vcpu(0).map_err(|e| format!("create_vcpu: {e}"))?;
+
+    #[rustfmt::skip]
+    let code: [u8; 12] = [
+        0xba, 0xf8, 0x03, /* mov $0x3f8, %dx */
+        0x00, 0xd8,       /* add %bl, %al */
+        0x04, b'0',       /* add $'0', %al */
+        0xee,             /* out %al, (%dx) */
+        0xb0, b'\n',      /* mov $'\n', %al */
+        0xee,             /* out %al, (%dx) */
+        0xf4,             /* hlt */
+    ];
+    let mem_size = 0x1000;
+    // SAFETY: An anonymous mapping of our own, checked below.
+    let mem = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            mem_size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_ANONYMOUS | libc::MAP_SHARED | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if mem == libc::MAP_FAILED {
+        return Err("mmap failed".into());
+    }
+    // SAFETY: `mem` is `mem_size` bytes of our mapping.
+    let guest = unsafe { std::slice::from_raw_parts_mut(mem as *mut u8, mem_size) };
+    guest[..code.len()].copy_from_slice(&code);
+    vm.map_user_memory(mshv_user_mem_region {
+        flags: set_bits!(u8, MSHV_SET_MEM_BIT_WRITABLE, MSHV_SET_MEM_BIT_EXECUTABLE),
+        guest_pfn: GUEST_PAGE,
+        size: mem_size as u64,
+        userspace_addr: mem as u64,
+        ..Default::default()
+    })
+    .map_err(|e| format!("map_user_memory: {e}"))?;
+
+    // A VP starts in the x86 reset state: CS is not zero.
+    let mut cs = hv_register_assoc {
+        name: hv_register_name_HV_X64_REGISTER_CS,
+        ..Default::default()
+    };
+    vcpu.get_reg(std::slice::from_mut(&mut cs))
+        .map_err(|e| format!("get_reg: {e}"))?;
+    // SAFETY: CS holds a segment value.
+    unsafe {
+        if { cs.value.segment.base } == 0 || { cs.value.segment.selector } == 0 {
+            return Err("CS is not in the reset state".into());
+        }
+        cs.value.segment.base = 0;
+        cs.value.segment.selector = 0;
+    }
+    let reg = |name, v| hv_register_assoc {
+        name,
+        value: hv_register_value { reg64: v },
+        ..Default::default()
+    };
+    vcpu.set_reg(&[
+        cs,
+        reg(hv_register_name_HV_X64_REGISTER_RAX, 2),
+        reg(hv_register_name_HV_X64_REGISTER_RBX, 3),
+        reg(hv_register_name_HV_X64_REGISTER_RIP, GUEST_PAGE << 12),
+        reg(hv_register_name_HV_X64_REGISTER_RFLAGS, 0x2),
+    ])
+    .map_err(|e| format!("set_reg: {e}"))?;
+
+    let mut out = Vec::new();
+    loop {
+        let msg = vcpu.run().map_err(|e| format!("run: {e}"))?;
+        match msg.header.message_type {
+            hv_message_type_HVMSG_X64_HALT => break,
+            hv_message_type_HVMSG_X64_IO_PORT_INTERCEPT => {
+                let io = msg.to_ioport_info().map_err(|e| format!("to_ioport_info: {e}"))?;
+                // SAFETY: Reading bitfields of a union filled by the hypervisor.
+                let (size, string) = unsafe {
+                    (
+                        io.access_info.__bindgen_anon_1.access_size(),
+                        io.access_info.__bindgen_anon_1.string_op(),
+                    )
+                };
+                if io.port_number != 0x3f8 || size != 1 || string != 0 {
+                    return Err(format!("unexpected IO intercept: port {:#x}", { io.port_number }));
+                }
+                if io.header.intercept_access_type != 1 {
+                    return Err("an OUT that is not a write".into());
+                }
+                out.push(io.rax as u8);
+                let len = u64::from(io.header.instruction_length());
+                vcpu.set_reg(&[reg(hv_register_name_HV_X64_REGISTER_RIP, io.header.rip + len)])
+                    .map_err(|e| format!("set_reg: {e}"))?;
+            }
+            t => return Err(format!("unexpected message {t:#x}")),
+        }
+    }
+    if out != b"5\n" {
+        return Err(format!("the guest wrote {out:?}, not \"5\\n\""));
+    }
+    print!("mshv-ioctls hello guest on port 0x3f8: ");
+    std::io::stdout().write_all(&out).map_err(|e| e.to_string())?;
+    Ok(())
+}
