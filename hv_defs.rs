@@ -232,6 +232,8 @@ pub(crate) mod reg {
     pub(crate) const CS: u32 = 0x0006_0001;
     pub(crate) const SS: u32 = 0x0006_0002;
     pub(crate) const DS: u32 = 0x0006_0003;
+    pub(crate) const FS: u32 = 0x0006_0004;
+    pub(crate) const GS: u32 = 0x0006_0005;
     pub(crate) const TR: u32 = 0x0006_0007;
     pub(crate) const IDTR: u32 = 0x0007_0000;
     pub(crate) const GDTR: u32 = 0x0007_0001;

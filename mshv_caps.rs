@@ -40,6 +40,16 @@ pub(crate) static CAPS: &[Cap] = &[
         answer: Answer::Value(1),
     },
     Cap {
+        id: cap::REGISTER_PAGE,
+        name: "MSHV_CAP_REGISTER_PAGE",
+        answer: Answer::Value(1),
+    },
+    Cap {
+        id: cap::INTERCEPT_MESSAGE_PAGE,
+        name: "MSHV_CAP_INTERCEPT_MESSAGE_PAGE",
+        answer: Answer::Value(1),
+    },
+    Cap {
         id: cap::CREATE_PARTITION,
         name: "MSHV_CAP_CREATE_PARTITION",
         answer: Answer::Value(1),
@@ -139,9 +149,8 @@ mod tests {
 
     #[test]
     fn unsupported_and_unknown_ids_answer_zero() {
-        // Not provided yet, VTL-only, taken out of tree, and never assigned.
+        // VTL-only, taken out of tree, and never assigned.
         for id in [
-            cap::REGISTER_PAGE,
             cap::VTL_RETURN_ACTION,
             cap::DR6_SHARED,
             4,

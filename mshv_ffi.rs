@@ -112,6 +112,15 @@ pub(crate) unsafe fn raw_page_pfn(page: *mut kernel::ffi::c_void) -> u64 {
     unsafe { raw::mshv_rs_page_to_pfn(page) }
 }
 
+/// Returns the `struct page` of `pfn`, if it is RAM.
+pub(crate) fn pfn_to_page(pfn: u64) -> Option<NonNull<kernel::bindings::page>> {
+    if !pfn_valid(pfn) {
+        return None;
+    }
+    // SAFETY: The PFN has a `struct page`; `pfn_to_page` only computes.
+    NonNull::new(unsafe { raw::mshv_rs_pfn_to_page(pfn) }.cast())
+}
+
 /// Returns the direct-map address of the page with PFN `pfn`, if it is RAM.
 pub(crate) fn pfn_address(pfn: u64) -> Option<NonNull<u8>> {
     if !pfn_valid(pfn) {

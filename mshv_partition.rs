@@ -48,11 +48,19 @@ use crate::{
 /// `u8` VP index in userspace; the hypervisor allows more.
 pub(crate) const MAX_VPS: u32 = 1024;
 
+/// The PFNs of a VP's state pages, by `MSHV_VP_MMAP_OFFSET_*` (the GHCB never exists here: no
+/// partition is isolated).
+#[derive(Clone, Copy)]
+pub(crate) struct VpPages(pub(crate) [Option<u64>; 3]);
+
+/// The state pages the driver maps for every VP.
+const VP_PAGES: [u16; 2] = [vp_state_page::REGISTERS, vp_state_page::INTERCEPT_MESSAGE];
+
 /// What the partition mutex protects.
 struct Inner {
     initialized: bool,
-    /// For each VP index, the PFN of the VP's intercept message page once the VP exists.
-    vps: KVec<Option<u64>>,
+    /// For each VP index, the VP's state pages once the VP exists.
+    vps: KVec<Option<VpPages>>,
     regions: KVec<Region>,
 }
 
@@ -185,26 +193,27 @@ impl Partition {
         }
         // No check that the partition is initialized: the hypervisor refuses, as upstream.
         this.hv.create_vp(this.id, args.vp_index)?;
-        let page = vp_state_page::INTERCEPT_MESSAGE;
-        let made = this
-            .hv
-            .map_vp_state_page(this.id, args.vp_index, page)
-            .and_then(|pfn| {
-                let vp = Vp::new(this.into(), args.vp_index, pfn)?;
-                Ok((
-                    pfn,
-                    mshv_fd::install(c"mshv_vp", &crate::mshv_vp::VP_FOPS, vp)?,
-                ))
+        let mut pages = VpPages([None; 3]);
+        let made = VP_PAGES
+            .iter()
+            .try_for_each(|&t| {
+                let pfn = this.hv.map_vp_state_page(this.id, args.vp_index, t)?;
+                pages.0[usize::from(t)] = Some(pfn);
+                Ok(())
+            })
+            .and_then(|()| {
+                let vp = Vp::new(this.into(), args.vp_index, pages)?;
+                mshv_fd::install(c"mshv_vp", &crate::mshv_vp::VP_FOPS, vp)
             });
         match made {
-            Ok((pfn, fd)) => {
+            Ok(fd) => {
                 // Published after the fd exists: nothing can fail any more.
-                inner.vps[idx] = Some(pfn);
+                inner.vps[idx] = Some(pages);
                 Ok(fd as isize)
             }
             Err(e) => {
                 // The hypervisor keeps a VP until it is deleted; undo what was made.
-                let _ = this.hv.unmap_vp_state_page(this.id, args.vp_index, page);
+                unmap_vp_pages(&this.hv, this.id, args.vp_index, &pages);
                 let _ = this.hv.delete_vp(this.id, args.vp_index);
                 Err(e)
             }
@@ -276,14 +285,20 @@ impl Inner {
     }
 }
 
+/// Unmaps the state pages of VP `vp` that are mapped.
+fn unmap_vp_pages(hv: &Hv, id: u64, vp: u32, pages: &VpPages) {
+    for (t, _) in pages.0.iter().enumerate().filter(|(_, p)| p.is_some()) {
+        if let Err(e) = hv.unmap_vp_state_page(id, vp, t as u16) {
+            pr_err!("partition {id}: unmapping VP {vp}'s state page {t}: {e:?}\n");
+        }
+    }
+}
+
 /// Tears partition `id` down: state pages, finalize, guest memory, deposits, delete.
 fn teardown(hv: &Hv, id: u64, inner: &mut Inner) {
     for (idx, vp) in inner.vps.iter().enumerate() {
-        if vp.is_some() {
-            let page = vp_state_page::INTERCEPT_MESSAGE;
-            if let Err(e) = hv.unmap_vp_state_page(id, idx as u32, page) {
-                pr_err!("partition {id}: unmapping VP {idx}'s message page: {e:?}\n");
-            }
+        if let Some(pages) = vp {
+            unmap_vp_pages(hv, id, idx as u32, pages);
         }
     }
     if let Err(e) = hv.finalize_partition(id) {

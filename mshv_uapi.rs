@@ -22,7 +22,7 @@ pub(crate) const MSHV_IOCTL: u32 = 0xB8;
 pub(crate) mod cap {
     /// The interface is kept stable.
     pub(crate) const CORE_API_STABLE: u32 = 0x0;
-    /// The VP register page can be mapped (not provided yet).
+    /// The VP register page can be mapped (`MSHV_VP_MMAP_OFFSET_REGISTERS`).
     pub(crate) const REGISTER_PAGE: u32 = 0x1;
     /// The VTL driver's return action; never supported by a root driver.
     pub(crate) const VTL_RETURN_ACTION: u32 = 0x2;
@@ -40,6 +40,8 @@ pub(crate) mod cap {
     pub(crate) const GUEST_MEMORY: u32 = 0x14;
     /// `MSHV_ROOT_HVCALL`.
     pub(crate) const ROOT_HVCALL: u32 = 0x15;
+    /// The intercept message page can be mapped (`MSHV_VP_MMAP_OFFSET_INTERCEPT_MESSAGE`).
+    pub(crate) const INTERCEPT_MESSAGE_PAGE: u32 = 0x16;
 }
 
 /// `MSHV_PT_BIT_*`: partition flags.
@@ -168,6 +170,10 @@ pub(crate) const CONSTANTS: &[(&str, u64)] = &[
     ("MSHV_CAP_VPS", cap::VPS as u64),
     ("MSHV_CAP_GUEST_MEMORY", cap::GUEST_MEMORY as u64),
     ("MSHV_CAP_ROOT_HVCALL", cap::ROOT_HVCALL as u64),
+    (
+        "MSHV_CAP_INTERCEPT_MESSAGE_PAGE",
+        cap::INTERCEPT_MESSAGE_PAGE as u64,
+    ),
     ("MSHV_CHECK_EXTENSION", MSHV_CHECK_EXTENSION as u64),
     ("MSHV_PT_BIT_LAPIC", 0),
     ("MSHV_PT_FLAGS_MASK", pt::FLAGS_MASK),

@@ -23,6 +23,7 @@ const struct mshv_rs_uapi_const mshv_rs_uapi_consts[] = {
 	C(MSHV_CAP_VPS),
 	C(MSHV_CAP_GUEST_MEMORY),
 	C(MSHV_CAP_ROOT_HVCALL),
+	C(MSHV_CAP_INTERCEPT_MESSAGE_PAGE),
 	C(MSHV_CHECK_EXTENSION),
 	C(MSHV_PT_BIT_LAPIC),
 	C(MSHV_PT_FLAGS_MASK),

@@ -11,7 +11,10 @@
 use core::ptr::NonNull;
 
 use kernel::{
-    bindings, new_mutex,
+    bindings,
+    mm::virt::VmaNew,
+    new_mutex,
+    page::BorrowedPage,
     prelude::*,
     sync::{
         Arc,
@@ -24,14 +27,18 @@ use kernel::{
 use crate::{
     hv_defs::{
         dispatch,
-        msg, //
+        msg,
+        vp_state_page, //
     },
     mshv_fd::{
         self,
         FileOps, //
     },
     mshv_ffi,
-    mshv_partition::Partition,
+    mshv_partition::{
+        Partition,
+        VpPages, //
+    },
     mshv_passthru, mshv_uapi as uapi,
 };
 
@@ -47,12 +54,14 @@ struct RunState {
 ///
 /// # Invariants
 ///
-/// `msg_page` is the direct-map address of the VP's intercept message page, which the hypervisor
-/// keeps mapped until the partition is torn down (after the last VP reference is gone).
+/// `msg_page` is the direct-map address of the VP's intercept message page, and `pages` holds
+/// the PFNs of its state pages; the hypervisor keeps them mapped until the partition is torn
+/// down (after the last VP reference is gone).
 #[pin_data]
 pub(crate) struct Vp {
     partition: Arc<Partition>,
     index: u32,
+    pages: VpPages,
     msg_page: NonNull<u8>,
     #[pin]
     run: Mutex<RunState>,
@@ -64,14 +73,16 @@ unsafe impl Send for Vp {}
 unsafe impl Sync for Vp {}
 
 impl Vp {
-    /// A VP whose intercept message page is `msg_pfn`.
-    pub(crate) fn new(partition: Arc<Partition>, index: u32, msg_pfn: u64) -> Result<Arc<Self>> {
-        let msg_page = mshv_ffi::pfn_address(msg_pfn).ok_or(EIO)?;
-        // INVARIANT: The page was just mapped by `HvCallMapVpStatePage`.
+    /// A VP whose state pages are `pages` (the intercept message page at least).
+    pub(crate) fn new(partition: Arc<Partition>, index: u32, pages: VpPages) -> Result<Arc<Self>> {
+        let msg = pages.0[usize::from(vp_state_page::INTERCEPT_MESSAGE)].ok_or(EIO)?;
+        let msg_page = mshv_ffi::pfn_address(msg).ok_or(EIO)?;
+        // INVARIANT: The pages were just mapped by `HvCallMapVpStatePage`.
         Arc::pin_init(
             pin_init!(Vp {
                 partition,
                 index,
+                pages,
                 msg_page,
                 run <- new_mutex!(RunState {
                     clear_suspend: false,
@@ -132,6 +143,56 @@ impl Vp {
     }
 }
 
+impl Vp {
+    /// `mmap` of the VP fd: the state pages, one per page offset (`MSHV_VP_MMAP_OFFSET_*`), each
+    /// page of the mapping the page of its own offset (upstream maps the first one everywhere).
+    fn mmap(&self, vma: &VmaNew, pgoff: usize) -> Result {
+        let npages = (vma.end() - vma.start()) >> 12;
+        let last = pgoff.checked_add(npages).ok_or(EINVAL)?;
+        if last > self.pages.0.len() {
+            return Err(EINVAL);
+        }
+        // A page the VP does not have (the GHCB of a non-isolated partition) is ENODEV, which
+        // VMMs read as "not supported".
+        let mut pfns = [0u64; 3];
+        for (i, pfn) in pfns.iter_mut().enumerate().take(npages) {
+            *pfn = self.pages.0[pgoff + i].ok_or(ENODEV)?;
+        }
+        // The mapping covers exactly the pages that exist; it may not grow.
+        vma.set_dontexpand();
+        let mixed = vma.set_mixedmap();
+        for (i, &pfn) in pfns.iter().enumerate().take(npages) {
+            let page = mshv_ffi::pfn_to_page(pfn).ok_or(EIO)?;
+            // SAFETY: The state page stays mapped, and its `struct page` valid, until the
+            // partition is torn down; `vm_insert_page` takes its own reference for the mapping.
+            let page = unsafe { BorrowedPage::from_raw(page) };
+            mixed.vm_insert_page(vma.start() + (i << 12), &page)?;
+        }
+        Ok(())
+    }
+}
+
+/// The VP fd's `mmap`.
+///
+/// # Safety
+///
+/// Called by the VFS on a file made with [`VP_FOPS`], with a new VMA.
+unsafe extern "C" fn vp_mmap(
+    file: *mut bindings::file,
+    vma: *mut bindings::vm_area_struct,
+) -> kernel::ffi::c_int {
+    // SAFETY: The file was made by `Partition::create_vp` with an `Arc<Vp>`.
+    let this = unsafe { mshv_fd::borrow::<Arc<Vp>>(file) };
+    // SAFETY: The VFS passes a VMA being set up, ours until we return.
+    let pgoff = unsafe { (*vma).vm_pgoff };
+    // SAFETY: As above.
+    let vma = unsafe { VmaNew::from_raw(vma) };
+    match this.mmap(vma, pgoff) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
 /// The VP fd's `unlocked_ioctl`.
 ///
 /// # Safety
@@ -165,6 +226,7 @@ unsafe extern "C" fn vp_release(
 pub(crate) static VP_FOPS: FileOps = FileOps(bindings::file_operations {
     owner: kernel::module::this_module::<crate::LocalModule>().as_ptr(),
     unlocked_ioctl: Some(vp_ioctl),
+    mmap: Some(vp_mmap),
     compat_ioctl: bindings::compat_ptr_ioctl,
     release: Some(vp_release),
     llseek: Some(bindings::noop_llseek),

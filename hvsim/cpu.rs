@@ -480,3 +480,101 @@ pub(super) fn run(
     cpu.store(vp)?;
     Ok(None)
 }
+
+/// The register page (`struct hv_vp_register_page`, x86): offsets of its fields.
+mod regpage {
+    pub(super) const VERSION: usize = 0;
+    pub(super) const ISVALID: usize = 2;
+    pub(super) const DIRTY: usize = 4;
+    /// RAX..R15, then RIP, then RFLAGS.
+    pub(super) const GPRS: usize = 8;
+    pub(super) const RIP: usize = 136;
+    pub(super) const RFLAGS: usize = 144;
+    /// ES, CS, SS, DS, FS, GS.
+    pub(super) const SEGMENTS: usize = 256;
+    /// Dirty classes.
+    pub(super) const CLASS_GENERAL: u32 = 1 << 0;
+    pub(super) const CLASS_IP: u32 = 1 << 1;
+    pub(super) const CLASS_SEGMENT: u32 = 1 << 3;
+    pub(super) const CLASS_FLAGS: u32 = 1 << 4;
+}
+
+/// The segment registers in register-page order.
+const PAGE_SEGMENTS: [u32; 6] = [reg::ES, reg::CS, reg::SS, reg::DS, reg::FS, reg::GS];
+
+/// The VP's register page, if mapped.
+fn register_page(vp: &Vp) -> Option<*mut u8> {
+    let pfn = vp.state_pages[crate::hv_defs::vp_state_page::REGISTERS as usize]?;
+    Some(mshv_ffi::phys_to_virt(pfn << 12)?.as_ptr())
+}
+
+fn read_u64(page: *mut u8, off: usize) -> u64 {
+    // SAFETY: `page` is the VP's register page (deposited memory, 4096 bytes) and `off + 8` is
+    // inside it; userspace may write it concurrently, so it is read as volatile bytes.
+    unsafe { page.add(off).cast::<u64>().read_volatile() }
+}
+
+fn write_u64(page: *mut u8, off: usize, v: u64) {
+    // SAFETY: As in `read_u64`.
+    unsafe { page.add(off).cast::<u64>().write_volatile(v) }
+}
+
+/// Takes the register classes userspace marked dirty in the register page into the VP.
+pub(super) fn load_dirty(vp: &mut Vp) -> Result<(), u16> {
+    let Some(page) = register_page(vp) else {
+        return Ok(());
+    };
+    // SAFETY: As in `read_u64`; the dirty mask is a `u32` at its offset.
+    let dirty = unsafe { page.add(regpage::DIRTY).cast::<u32>().read_volatile() };
+    if dirty & regpage::CLASS_GENERAL != 0 {
+        for i in 0..16 {
+            let v = read_u64(page, regpage::GPRS + 8 * i);
+            vp.set_register(reg::RAX + i as u32, HvRegisterValue { low: v, high: 0 })?;
+        }
+    }
+    if dirty & regpage::CLASS_IP != 0 {
+        let v = read_u64(page, regpage::RIP);
+        vp.set_register(reg::RIP, HvRegisterValue { low: v, high: 0 })?;
+    }
+    if dirty & regpage::CLASS_FLAGS != 0 {
+        let v = read_u64(page, regpage::RFLAGS);
+        vp.set_register(reg::RFLAGS, HvRegisterValue { low: v, high: 0 })?;
+    }
+    if dirty & regpage::CLASS_SEGMENT != 0 {
+        for (i, &name) in PAGE_SEGMENTS.iter().enumerate() {
+            let off = regpage::SEGMENTS + 16 * i;
+            let (low, high) = (read_u64(page, off), read_u64(page, off + 8));
+            vp.set_register(name, HvRegisterValue { low, high })?;
+        }
+    }
+    // SAFETY: As above.
+    unsafe { page.add(regpage::DIRTY).cast::<u32>().write_volatile(0) };
+    Ok(())
+}
+
+/// Publishes the VP's registers in its register page (valid, nothing dirty).
+pub(super) fn publish(vp: &Vp) {
+    let Some(page) = register_page(vp) else {
+        return;
+    };
+    for i in 0..16 {
+        write_u64(
+            page,
+            regpage::GPRS + 8 * i,
+            vp.register(reg::RAX + i as u32).low,
+        );
+    }
+    write_u64(page, regpage::RIP, vp.register(reg::RIP).low);
+    write_u64(page, regpage::RFLAGS, vp.register(reg::RFLAGS).low);
+    for (i, &name) in PAGE_SEGMENTS.iter().enumerate() {
+        let v = vp.register(name);
+        write_u64(page, regpage::SEGMENTS + 16 * i, v.low);
+        write_u64(page, regpage::SEGMENTS + 16 * i + 8, v.high);
+    }
+    // SAFETY: As in `read_u64`; the header is a u16, two u8 and a u32.
+    unsafe {
+        page.add(regpage::VERSION).cast::<u16>().write_volatile(1);
+        page.add(regpage::ISVALID).write_volatile(1);
+        page.add(regpage::DIRTY).cast::<u32>().write_volatile(0);
+    }
+}

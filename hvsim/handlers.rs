@@ -532,6 +532,7 @@ fn set_registers(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8]) -> O
         }
         vp.set_register(a.name, a.value).map_err(|s| (s, r))?;
     }
+    super::cpu::publish(vp);
     Ok(range.end)
 }
 
@@ -570,7 +571,9 @@ fn map_state_page(st: &mut SimState, c: Control, input: &[u8], out: &mut [u8]) -
                 // SAFETY: The page was deposited, so the hypervisor (this simulator) owns it.
                 unsafe { core::ptr::write_bytes(page.as_ptr(), 0, HV_PAGE_SIZE) };
             }
-            p.vp(i.vp_index).expect("VP exists").state_pages[slot] = Some(pfn);
+            let vp = p.vp(i.vp_index).expect("VP exists");
+            vp.state_pages[slot] = Some(pfn);
+            super::cpu::publish(vp);
             pfn
         }
     };
@@ -718,18 +721,22 @@ fn dispatch_vp(st: &mut SimState, c: Control, input: &[u8], out: &mut [u8]) -> O
         return Err(bad(status::INVALID_VP_STATE, c));
     };
     vp.suspended = false;
-    let (state, event) =
-        match super::cpu::run(gpa, vp, i.vp_index, DISPATCH_BUDGET).map_err(|s| bad(s, c))? {
-            Some(message) => {
-                // SAFETY: The intercept message page is deposited memory the simulator owns.
-                unsafe {
-                    core::ptr::copy_nonoverlapping(message.as_ptr(), page.as_ptr(), message.len())
-                };
-                vp.suspended = true;
-                (dispatch::STATE_READY, dispatch::EVENT_INTERCEPT)
-            }
-            None => (dispatch::STATE_READY, dispatch::EVENT_SUSPEND),
-        };
+    // Register classes userspace changed through the register page go in first; the page shows
+    // the registers as they are when the dispatch returns.
+    super::cpu::load_dirty(vp).map_err(|s| bad(s, c))?;
+    let ran = super::cpu::run(gpa, vp, i.vp_index, DISPATCH_BUDGET);
+    super::cpu::publish(vp);
+    let (state, event) = match ran.map_err(|s| bad(s, c))? {
+        Some(message) => {
+            // SAFETY: The intercept message page is deposited memory the simulator owns.
+            unsafe {
+                core::ptr::copy_nonoverlapping(message.as_ptr(), page.as_ptr(), message.len())
+            };
+            vp.suspended = true;
+            (dispatch::STATE_READY, dispatch::EVENT_INTERCEPT)
+        }
+        None => (dispatch::STATE_READY, dispatch::EVENT_SUSPEND),
+    };
     wr(
         out,
         0,

@@ -28,7 +28,7 @@
  * capabilities from 16 up.
  */
 #define MSHV_CAP_CORE_API_STABLE	0x0	/* 1: this interface is kept stable */
-#define MSHV_CAP_REGISTER_PAGE		0x1	/* VP register page mmap */
+#define MSHV_CAP_REGISTER_PAGE		0x1	/* mmap at MSHV_VP_MMAP_OFFSET_REGISTERS */
 #define MSHV_CAP_VTL_RETURN_ACTION	0x2	/* VTL driver only */
 #define MSHV_CAP_DR6_SHARED		0x3	/* VTL driver only */
 /* MSHV_CREATE_PARTITION (v1 struct), the partition fd, MSHV_INITIALIZE_PARTITION */
@@ -43,6 +43,8 @@
 #define MSHV_CAP_GUEST_MEMORY		0x14
 /* MSHV_ROOT_HVCALL on partition and VP fds (upstream's hypercall list) and on /dev/mshv */
 #define MSHV_CAP_ROOT_HVCALL		0x15
+/* mmap of the VP fd at MSHV_VP_MMAP_OFFSET_INTERCEPT_MESSAGE */
+#define MSHV_CAP_INTERCEPT_MESSAGE_PAGE	0x16
 
 /*
  * /dev/mshv and partition fds: is a capability supported?
