@@ -129,7 +129,6 @@ impl Pool {
 }
 
 /// A VP.
-#[derive(Default)]
 pub(crate) struct Vp {
     /// Registers that were set, by name.
     regs: KVec<(u32, crate::hv_defs::HvRegisterValue)>,
@@ -141,6 +140,24 @@ pub(crate) struct Vp {
     states: [Option<KBox<[u8; HV_PAGE_SIZE]>>; 4],
     /// Stopped on an intercept: the next dispatch must clear the intercept suspend.
     suspended: bool,
+    /// The synthetic timers' state (`struct hv_synthetic_timers_state`).
+    timers: [u8; TIMERS_STATE_SIZE],
+}
+
+/// Bytes of `struct hv_synthetic_timers_state`: four 40-byte timers and 40 reserved bytes.
+pub(crate) const TIMERS_STATE_SIZE: usize = 200;
+
+impl Default for Vp {
+    fn default() -> Self {
+        Vp {
+            regs: KVec::new(),
+            state_pages: [None; vp_state_page::COUNT as usize],
+            pending: KVec::new(),
+            states: [None, None, None, None],
+            suspended: false,
+            timers: [0; TIMERS_STATE_SIZE],
+        }
+    }
 }
 
 impl Vp {
@@ -544,7 +561,9 @@ impl SimState {
             None if out_len == 0 => &mut none[..],
             _ => return fail(status::INVALID_HYPERCALL_INPUT),
         };
-        match (spec.run)(self, c, &input[..in_len], output) {
+        // Handlers see the whole page: some calls (VP state) carry data past what the control
+        // word declares.
+        match (spec.run)(self, c, input, output) {
             Ok(done) => HvResult::new(status::SUCCESS, done),
             Err((s, done)) => HvResult::new(s, done),
         }

@@ -50,6 +50,11 @@ pub(crate) static CAPS: &[Cap] = &[
         answer: Answer::Value(1),
     },
     Cap {
+        id: cap::VP_STATE,
+        name: "MSHV_CAP_VP_STATE",
+        answer: Answer::Value(1),
+    },
+    Cap {
         id: cap::CREATE_PARTITION,
         name: "MSHV_CAP_CREATE_PARTITION",
         answer: Answer::Value(1),

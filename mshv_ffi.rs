@@ -30,6 +30,10 @@ mod raw {
         pub(super) fn mshv_rs_page_address(page: *mut c_void) -> *mut c_void;
         pub(super) fn mshv_rs_touch_nmi_watchdog();
         pub(super) fn mshv_rs_cond_resched();
+        pub(super) fn mshv_rs_access_ok(
+            addr: kernel::ffi::c_ulong,
+            size: kernel::ffi::c_ulong,
+        ) -> bool;
         pub(super) fn mshv_rs_vma_flags(
             addr: kernel::ffi::c_ulong,
             flags: *mut kernel::ffi::c_ulong,
@@ -137,6 +141,12 @@ pub(crate) fn vma_flags(addr: usize) -> Result<usize> {
     // SAFETY: `flags` is a valid place to write; the helper takes the mmap lock itself.
     kernel::error::to_result(unsafe { raw::mshv_rs_vma_flags(addr, &mut flags) })?;
     Ok(flags)
+}
+
+/// Whether `[addr, addr + size)` is userspace memory (`access_ok`).
+pub(crate) fn access_ok(addr: usize, size: usize) -> bool {
+    // SAFETY: `access_ok` only compares the range with the user address limit.
+    unsafe { raw::mshv_rs_access_ok(addr, size) }
 }
 
 /// Yields the CPU if a reschedule is due (long loops in process context).

@@ -8,6 +8,7 @@
 #include <linux/mmap_lock.h>
 #include <linux/nmi.h>
 #include <linux/sched.h>
+#include <linux/uaccess.h>
 #include <asm/io.h>
 
 #include "mshv_helpers.h"
@@ -87,4 +88,9 @@ int mshv_rs_vma_flags(unsigned long addr, unsigned long *flags)
 	}
 	mmap_read_unlock(mm);
 	return ret;
+}
+
+bool mshv_rs_access_ok(unsigned long addr, unsigned long size)
+{
+	return access_ok((void __user *)addr, size);
 }

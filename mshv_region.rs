@@ -24,7 +24,7 @@ const PIN_BATCH: usize = 65536;
 /// # Invariants
 ///
 /// Every pointer in `pages` is a page pinned by `pin_user_pages_fast`, unpinned once, on drop.
-struct Pinned {
+pub(crate) struct Pinned {
     pages: KVVec<*mut bindings::page>,
 }
 
@@ -35,7 +35,7 @@ unsafe impl Sync for Pinned {}
 
 impl Pinned {
     /// Pins `npages` pages of the caller's memory from `uaddr`.
-    fn new(uaddr: u64, npages: usize, writable: bool) -> Result<Self> {
+    pub(crate) fn new(uaddr: u64, npages: usize, writable: bool) -> Result<Self> {
         let mut pages = KVVec::with_capacity(npages, GFP_KERNEL)?;
         let gup = bindings::FOLL_LONGTERM | if writable { bindings::FOLL_WRITE } else { 0 };
         while pages.len() < npages {
@@ -69,7 +69,7 @@ impl Pinned {
     }
 
     /// The PFNs of the pages.
-    fn pfns(&self) -> Result<KVVec<u64>> {
+    pub(crate) fn pfns(&self) -> Result<KVVec<u64>> {
         let mut pfns = KVVec::with_capacity(self.pages.len(), GFP_KERNEL)?;
         for &p in self.pages.iter() {
             // SAFETY: By the type invariant `p` is a pinned page.

@@ -42,6 +42,8 @@ pub(crate) mod cap {
     pub(crate) const ROOT_HVCALL: u32 = 0x15;
     /// The intercept message page can be mapped (`MSHV_VP_MMAP_OFFSET_INTERCEPT_MESSAGE`).
     pub(crate) const INTERCEPT_MESSAGE_PAGE: u32 = 0x16;
+    /// `MSHV_GET_VP_STATE` and `MSHV_SET_VP_STATE`.
+    pub(crate) const VP_STATE: u32 = 0x17;
 }
 
 /// `MSHV_PT_BIT_*`: partition flags.
@@ -127,7 +129,28 @@ pub(crate) struct RootHvcall {
     pub(crate) out_ptr: u64,
 }
 
+/// `MSHV_VP_STATE_*`.
+pub(crate) mod vp_state {
+    pub(crate) const LAPIC: u8 = 0;
+    pub(crate) const XSAVE: u8 = 1;
+    pub(crate) const SIMP: u8 = 2;
+    pub(crate) const SIEFP: u8 = 3;
+    pub(crate) const SYNTHETIC_TIMERS: u8 = 4;
+    pub(crate) const COUNT: u8 = 5;
+}
+
+/// `struct mshv_get_set_vp_state`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct GetSetVpState {
+    pub(crate) state_type: u8,
+    pub(crate) rsvd: [u8; 3],
+    pub(crate) buf_sz: u32,
+    pub(crate) buf_ptr: u64,
+}
+
 plain_data!(
+    GetSetVpState = 16,
     CreatePartition = 16,
     CreatePartitionV2 = 64,
     CreateVp = 4,
@@ -147,6 +170,10 @@ pub(crate) const MSHV_CREATE_VP: u32 = _IOW::<CreateVp>(MSHV_IOCTL, 0x01);
 pub(crate) const MSHV_SET_GUEST_MEMORY: u32 = _IOW::<UserMemRegion>(MSHV_IOCTL, 0x02);
 /// Partition and VP fds, `/dev/mshv`: an allowed hypercall.
 pub(crate) const MSHV_ROOT_HVCALL: u32 = _IOWR::<RootHvcall>(MSHV_IOCTL, 0x07);
+/// VP fd: read a VP state.
+pub(crate) const MSHV_GET_VP_STATE: u32 = _IOWR::<GetSetVpState>(MSHV_IOCTL, 0x01);
+/// VP fd: write a VP state.
+pub(crate) const MSHV_SET_VP_STATE: u32 = _IOWR::<GetSetVpState>(MSHV_IOCTL, 0x02);
 /// VP fd: run until an intercept; the 256-byte message comes back.
 pub(crate) const MSHV_RUN_VP: u32 = _IOR::<[u8; MSHV_RUN_VP_BUF_SZ]>(MSHV_IOCTL, 0x00);
 
@@ -199,6 +226,19 @@ pub(crate) const CONSTANTS: &[(&str, u64)] = &[
     ("MSHV_SET_GUEST_MEMORY", MSHV_SET_GUEST_MEMORY as u64),
     ("MSHV_ROOT_HVCALL", MSHV_ROOT_HVCALL as u64),
     ("MSHV_RUN_VP", MSHV_RUN_VP as u64),
+    ("MSHV_GET_VP_STATE", MSHV_GET_VP_STATE as u64),
+    ("MSHV_SET_VP_STATE", MSHV_SET_VP_STATE as u64),
+    ("MSHV_CAP_VP_STATE", cap::VP_STATE as u64),
+    (
+        "MSHV_VP_STATE_SYNTHETIC_TIMERS",
+        vp_state::SYNTHETIC_TIMERS as u64,
+    ),
+    ("MSHV_VP_STATE_COUNT", vp_state::COUNT as u64),
+    (
+        "sizeof(struct mshv_get_set_vp_state)",
+        size_of::<GetSetVpState>() as u64,
+    ),
+    ("offsetof(struct mshv_get_set_vp_state, buf_sz)", 4),
     (
         "sizeof(struct mshv_create_partition)",
         size_of::<CreatePartition>() as u64,
@@ -304,5 +344,7 @@ mod tests {
         assert_eq!(MSHV_SET_GUEST_MEMORY, 0x4020_B802);
         assert_eq!(MSHV_ROOT_HVCALL, 0xC020_B807);
         assert_eq!(MSHV_RUN_VP, 0x8100_B800);
+        assert_eq!(MSHV_GET_VP_STATE, 0xC010_B801);
+        assert_eq!(MSHV_SET_VP_STATE, 0xC010_B802);
     }
 }

@@ -54,6 +54,13 @@ const struct mshv_rs_uapi_const mshv_rs_uapi_consts[] = {
 	C(offsetof(struct mshv_root_hvcall, status)),
 	C(offsetof(struct mshv_root_hvcall, in_ptr)),
 	C(sizeof(struct mshv_run_vp)),
+	C(MSHV_GET_VP_STATE),
+	C(MSHV_SET_VP_STATE),
+	C(MSHV_CAP_VP_STATE),
+	C(MSHV_VP_STATE_SYNTHETIC_TIMERS),
+	C(MSHV_VP_STATE_COUNT),
+	C(sizeof(struct mshv_get_set_vp_state)),
+	C(offsetof(struct mshv_get_set_vp_state, buf_sz)),
 };
 
 const size_t mshv_rs_uapi_consts_len = ARRAY_SIZE(mshv_rs_uapi_consts);

@@ -28,6 +28,8 @@ use crate::{
     hv_defs::{
         dispatch,
         msg,
+        property,
+        vp_state as hv_vp_state,
         vp_state_page, //
     },
     mshv_fd::{
@@ -39,8 +41,16 @@ use crate::{
         Partition,
         VpPages, //
     },
-    mshv_passthru, mshv_uapi as uapi,
+    mshv_passthru,
+    mshv_region::Pinned,
+    mshv_uapi::{
+        self as uapi,
+        GetSetVpState, //
+    },
 };
+
+/// Bytes of `struct hv_synthetic_timers_state`: four 40-byte timers and 40 reserved bytes.
+const TIMERS_STATE_SIZE: usize = 200;
 
 /// Where a VP is between `MSHV_RUN_VP` calls.
 struct RunState {
@@ -97,11 +107,90 @@ impl Vp {
     fn ioctl(this: ArcBorrow<'_, Self>, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
             uapi::MSHV_RUN_VP => this.run(arg).map(|()| 0),
+            uapi::MSHV_GET_VP_STATE => this.state(arg, false).map(|()| 0),
+            uapi::MSHV_SET_VP_STATE => this.state(arg, true).map(|()| 0),
             uapi::MSHV_ROOT_HVCALL => {
                 let pt = &this.partition;
                 mshv_passthru::root_hvcall(&pt.hv, Some(pt.id), arg)
             }
             _ => Err(ENOTTY),
+        }
+    }
+
+    /// `MSHV_GET_VP_STATE` and, with `set`, `MSHV_SET_VP_STATE`.
+    fn state(&self, arg: usize, set: bool) -> Result {
+        let ptr = UserPtr::from_addr(arg);
+        let args: GetSetVpState = UserSlice::new(ptr, size_of::<GetSetVpState>())
+            .reader()
+            .read()?;
+        let page = uapi::MSHV_HV_PAGE_SIZE;
+        let (buf_sz, buf) = (args.buf_sz as usize, args.buf_ptr as usize);
+        if args.state_type >= uapi::vp_state::COUNT
+            || args.rsvd != [0; 3]
+            || buf_sz == 0
+            || buf_sz % page != 0
+            || buf % page != 0
+        {
+            return Err(EINVAL);
+        }
+        if !mshv_ffi::access_ok(buf, buf_sz) {
+            return Err(EFAULT);
+        }
+        let pt = &self.partition;
+        let (hv_type, xsave_states, size) = match args.state_type {
+            uapi::vp_state::LAPIC => (hv_vp_state::LAPIC, 0, page),
+            uapi::vp_state::XSAVE => {
+                let states = pt
+                    .hv
+                    .get_partition_property(pt.id, property::XSAVE_STATES)?;
+                let size = pt
+                    .hv
+                    .get_partition_property(pt.id, property::MAX_XSAVE_DATA_SIZE)?;
+                // The legacy x87 and SSE states are always asked for, as upstream does.
+                (
+                    hv_vp_state::XSAVE,
+                    states | 0x3,
+                    usize::try_from(size).map_err(|_| EIO)?,
+                )
+            }
+            uapi::vp_state::SIMP => (hv_vp_state::SIM_PAGE, 0, page),
+            uapi::vp_state::SIEFP => (hv_vp_state::SIEF_PAGE, 0, page),
+            _ => (hv_vp_state::SYNTHETIC_TIMERS, 0, TIMERS_STATE_SIZE),
+        };
+        // The size the state needs goes back first, so a caller with too small a buffer learns
+        // what to allocate.
+        let size_u32 = u32::try_from(size).map_err(|_| EIO)?;
+        UserSlice::new(ptr.wrapping_byte_add(4), 4)
+            .writer()
+            .write(&size_u32)?;
+        if size > buf_sz {
+            return Err(EINVAL);
+        }
+        if hv_type & hv_vp_state::TYPE_PFN != 0 {
+            let npages = buf_sz / page;
+            // The PFN list is the variable header: a page of it after the 40-byte header.
+            if npages > (page - 40) / 8 {
+                return Err(EINVAL);
+            }
+            let pinned = Pinned::new(buf as u64, npages, true)?;
+            let pfns = pinned.pfns()?;
+            return if set {
+                pt.hv
+                    .set_vp_state(pt.id, self.index, hv_type, xsave_states, &pfns)
+            } else {
+                pt.hv
+                    .get_vp_state(pt.id, self.index, hv_type, xsave_states, &pfns)
+            };
+        }
+        let mut data = [0u8; TIMERS_STATE_SIZE];
+        let user = UserSlice::new(UserPtr::from_addr(buf), TIMERS_STATE_SIZE);
+        if set {
+            user.reader().read_slice(&mut data)?;
+            pt.hv.set_vp_state_bytes(pt.id, self.index, hv_type, &data)
+        } else {
+            pt.hv
+                .get_vp_state_bytes(pt.id, self.index, hv_type, &mut data)?;
+            user.writer().write_slice(&data)
         }
     }
 

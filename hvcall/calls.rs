@@ -4,7 +4,10 @@
 //! else; long lists are split into batches that fit the input page; calls that draw on the
 //! hypervisor's memory pool are wrapped in deposit-and-retry.
 
-use kernel::prelude::*;
+use kernel::{
+    prelude::*,
+    transmute::AsBytes, //
+};
 
 use super::Hv;
 use crate::hv_defs::{
@@ -238,26 +241,75 @@ impl Hv {
     }
 
     /// `HvCallGetVpState` for a PFN-passed state: the hypervisor writes it into `pfns`.
-    pub(crate) fn get_vp_state(&self, pt: u64, vp: u32, state_type: u32, pfns: &[u64]) -> Result {
-        self.vp_state(code::GET_VP_STATE, pt, vp, state_type, pfns)
+    /// `xsave_states` selects the XSAVE components (for `XSAVE` only).
+    pub(crate) fn get_vp_state(
+        &self,
+        pt: u64,
+        vp: u32,
+        state_type: u32,
+        xsave_states: u64,
+        pfns: &[u64],
+    ) -> Result {
+        self.vp_state_pfns(
+            code::GET_VP_STATE,
+            vp_state_head(pt, vp, state_type, xsave_states),
+            pfns,
+        )
     }
 
     /// `HvCallSetVpState` for a PFN-passed state: the hypervisor reads it from `pfns`.
-    pub(crate) fn set_vp_state(&self, pt: u64, vp: u32, state_type: u32, pfns: &[u64]) -> Result {
-        self.vp_state(code::SET_VP_STATE, pt, vp, state_type, pfns)
+    pub(crate) fn set_vp_state(
+        &self,
+        pt: u64,
+        vp: u32,
+        state_type: u32,
+        xsave_states: u64,
+        pfns: &[u64],
+    ) -> Result {
+        self.vp_state_pfns(
+            code::SET_VP_STATE,
+            vp_state_head(pt, vp, state_type, xsave_states),
+            pfns,
+        )
     }
 
-    fn vp_state(&self, call: u16, pt: u64, vp: u32, state_type: u32, pfns: &[u64]) -> Result {
-        let head = VpStateIn {
-            partition_id: pt,
-            vp_index: vp,
-            state_type,
-            ..Default::default()
-        };
-        self.with_deposits(pt, "VP state", |hv| {
+    fn vp_state_pfns(&self, call: u16, head: VpStateIn, pfns: &[u64]) -> Result {
+        self.with_deposits(head.partition_id, "VP state", |hv| {
             // A simple call whose PFN list is the variable header.
             hv.rep::<_, u64, u64>(call, &head, pfns, &[], &mut [], 0..0)
                 .1
+        })
+    }
+
+    /// `HvCallGetVpState` for a state passed in the output page (synthetic timers).
+    pub(crate) fn get_vp_state_bytes(
+        &self,
+        pt: u64,
+        vp: u32,
+        state_type: u32,
+        out: &mut [u8],
+    ) -> Result {
+        let head = vp_state_head(pt, vp, state_type, 0);
+        self.with_deposits(pt, "VP state", |hv| {
+            hv.passthrough(code::GET_VP_STATE, AsBytes::as_bytes(&head), 0, 0, out)
+                .1
+        })
+    }
+
+    /// `HvCallSetVpState` for a state passed in the input page after the header.
+    pub(crate) fn set_vp_state_bytes(
+        &self,
+        pt: u64,
+        vp: u32,
+        state_type: u32,
+        data: &[u8],
+    ) -> Result {
+        let head = vp_state_head(pt, vp, state_type, 0);
+        let mut input = KVec::with_capacity(size_of::<VpStateIn>() + data.len(), GFP_KERNEL)?;
+        input.extend_from_slice(AsBytes::as_bytes(&head), GFP_KERNEL)?;
+        input.extend_from_slice(data, GFP_KERNEL)?;
+        self.with_deposits(pt, "VP state", |hv| {
+            hv.passthrough(code::SET_VP_STATE, &input, 0, 0, &mut []).1
         })
     }
 
@@ -339,6 +391,17 @@ impl Hv {
             .1?;
         }
         Ok(())
+    }
+}
+
+/// The header of the VP state calls.
+fn vp_state_head(pt: u64, vp: u32, state_type: u32, xsave_states: u64) -> VpStateIn {
+    VpStateIn {
+        partition_id: pt,
+        vp_index: vp,
+        state_type,
+        xsave_states,
+        ..Default::default()
     }
 }
 

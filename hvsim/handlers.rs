@@ -595,30 +595,50 @@ fn unmap_state_page(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8]) -
     Ok(0)
 }
 
-fn vp_state(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8]) -> Outcome {
+fn vp_state(st: &mut SimState, c: Control, input: &[u8], out: &mut [u8]) -> Outcome {
     let i: VpStateIn = head(input);
     if i.input_vtl != 0 || i.rsvd0 != 0 || i.rsvd1 != 0 || i.rsvd != 0 {
         return Err(bad(status::INVALID_PARAMETER, c));
     }
-    // The PFN-passed states of one page each; the simulator models no others.
+    let set = c.code() == code::SET_VP_STATE;
+    let p = st.partition(i.partition_id).map_err(|s| bad(s, c))?;
+    require(p, &[State::Initialized], c)?;
+    let vp = p.vp(i.vp_index).map_err(|s| bad(s, c))?;
+    let header = core::mem::size_of::<VpStateIn>();
+    // The PFN-passed states are one page each (XSAVE as MAX_XSAVE_DATA_SIZE says); the
+    // synthetic timers travel in the input or output page itself.
     let slot = match i.state_type {
         vp_state::LAPIC => 0,
         vp_state::XSAVE => 1,
         vp_state::SIM_PAGE => 2,
         vp_state::SIEF_PAGE => 3,
+        vp_state::SYNTHETIC_TIMERS => {
+            if c.varhead_bytes() != 0 {
+                return Err(bad(status::INVALID_HYPERCALL_INPUT, c));
+            }
+            let n = super::TIMERS_STATE_SIZE;
+            if set {
+                let data = input
+                    .get(header..header + n)
+                    .ok_or(bad(status::INVALID_PARAMETER, c))?;
+                vp.timers.copy_from_slice(data);
+            } else {
+                let dst = out.get_mut(..n).ok_or(bad(status::INVALID_PARAMETER, c))?;
+                dst.copy_from_slice(&vp.timers);
+            }
+            return Ok(0);
+        }
         _ => return Err(bad(status::INVALID_PARAMETER, c)),
     };
-    if c.varhead_bytes() != 8 {
+    // At least the one page the state needs; further pages are not used.
+    if c.varhead_bytes() < 8 {
         return Err(bad(status::INVALID_HYPERCALL_INPUT, c));
     }
-    let pfn: u64 = rd(input, core::mem::size_of::<VpStateIn>()).unwrap_or_default();
+    let pfn: u64 = rd(input, header).unwrap_or_default();
     let Some(page) = mshv_ffi::phys_to_virt(pfn << 12) else {
         return Err(bad(status::INVALID_PARAMETER, c));
     };
-    let p = st.partition(i.partition_id).map_err(|s| bad(s, c))?;
-    require(p, &[State::Initialized], c)?;
-    let vp = p.vp(i.vp_index).map_err(|s| bad(s, c))?;
-    if c.code() == code::SET_VP_STATE {
+    if set {
         let mut buf: KBox<[u8; HV_PAGE_SIZE]> = KBox::init(pin_init::init_zeroed(), GFP_ATOMIC)
             .map_err(|_| bad(status::INSUFFICIENT_MEMORY, c))?;
         // SAFETY: The caller lent the page named in the PFN list for the call.

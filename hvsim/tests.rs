@@ -235,21 +235,24 @@ mod t {
         let addr = mshv_ffi::page_address(&page);
         // SAFETY: `addr` is the page allocated above, owned by this test.
         unsafe { core::ptr::write_bytes(addr.as_ptr(), 0x5a, 64) };
-        hv.set_vp_state(pt, 0, vp_state::LAPIC, &[pfn])?;
+        hv.set_vp_state(pt, 0, vp_state::LAPIC, 0, &[pfn])?;
         // SAFETY: As above.
         unsafe { core::ptr::write_bytes(addr.as_ptr(), 0, 64) };
-        hv.get_vp_state(pt, 0, vp_state::LAPIC, &[pfn])?;
+        hv.get_vp_state(pt, 0, vp_state::LAPIC, 0, &[pfn])?;
         // SAFETY: As above.
         let byte = unsafe { addr.as_ptr().add(63).read() };
         assert_eq!(byte, 0x5a);
-        assert_eq!(
-            hv.get_vp_state(pt, 0, vp_state::SYNTHETIC_TIMERS, &[pfn]),
-            Err(EINVAL)
-        );
-        assert_eq!(
-            hv.get_vp_state(pt, 0, vp_state::LAPIC, &[pfn, pfn]),
-            Err(EINVAL)
-        );
+        // Synthetic timers travel in the pages themselves: 200 bytes.
+        let mut timers = [0u8; 200];
+        timers[199] = 7;
+        hv.set_vp_state_bytes(pt, 0, vp_state::SYNTHETIC_TIMERS, &timers)?;
+        let mut back = [0u8; 200];
+        hv.get_vp_state_bytes(pt, 0, vp_state::SYNTHETIC_TIMERS, &mut back)?;
+        assert_eq!(back[199], 7);
+        let timers_by_pfn = hv.get_vp_state(pt, 0, vp_state::SYNTHETIC_TIMERS, 0, &[pfn]);
+        assert_eq!(timers_by_pfn, Err(EINVAL));
+        assert_eq!(hv.get_vp_state(pt, 0, vp_state::LAPIC, 0, &[]), Err(EINVAL));
+        assert_eq!(hv.get_vp_state(pt, 0, 0x1234, 0, &[pfn]), Err(EINVAL));
         teardown(&hv, pt)?;
         assert!(drained(&hv));
         Ok(())

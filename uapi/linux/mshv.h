@@ -45,6 +45,8 @@
 #define MSHV_CAP_ROOT_HVCALL		0x15
 /* mmap of the VP fd at MSHV_VP_MMAP_OFFSET_INTERCEPT_MESSAGE */
 #define MSHV_CAP_INTERCEPT_MESSAGE_PAGE	0x16
+/* MSHV_GET_VP_STATE and MSHV_SET_VP_STATE, all five MSHV_VP_STATE_* types */
+#define MSHV_CAP_VP_STATE		0x17
 
 /*
  * /dev/mshv and partition fds: is a capability supported?
@@ -170,7 +172,30 @@ struct mshv_run_vp {
 	__u8 msg_buf[MSHV_RUN_VP_BUF_SZ];
 };
 
+enum {
+	MSHV_VP_STATE_LAPIC,		/* local APIC state */
+	MSHV_VP_STATE_XSAVE,		/* XSAVE data, compacted form */
+	MSHV_VP_STATE_SIMP,
+	MSHV_VP_STATE_SIEFP,
+	MSHV_VP_STATE_SYNTHETIC_TIMERS,
+	MSHV_VP_STATE_COUNT,
+};
+
+/*
+ * MSHV_GET_VP_STATE / MSHV_SET_VP_STATE: buf_sz and buf_ptr are 4K-aligned.
+ * The kernel writes the size the state needs into buf_sz first; a buffer that
+ * is too small then fails with EINVAL, and the caller can retry.
+ */
+struct mshv_get_set_vp_state {
+	__u8 type;			/* MSHV_VP_STATE_* */
+	__u8 rsvd[3];			/* MBZ */
+	__u32 buf_sz;
+	__u64 buf_ptr;
+};
+
 /* VP fds */
 #define MSHV_RUN_VP			_IOR(MSHV_IOCTL, 0x00, struct mshv_run_vp)
+#define MSHV_GET_VP_STATE		_IOWR(MSHV_IOCTL, 0x01, struct mshv_get_set_vp_state)
+#define MSHV_SET_VP_STATE		_IOWR(MSHV_IOCTL, 0x02, struct mshv_get_set_vp_state)
 
 #endif /* _MSHV_RS_UAPI_LINUX_MSHV_H */
