@@ -30,6 +30,7 @@ mod raw {
         pub(super) fn mshv_rs_page_address(page: *mut c_void) -> *mut c_void;
         pub(super) fn mshv_rs_touch_nmi_watchdog();
         pub(super) fn mshv_rs_cond_resched();
+        pub(super) fn mshv_rs_folio_order(page: *mut c_void) -> kernel::ffi::c_uint;
         pub(super) fn mshv_rs_access_ok(
             addr: kernel::ffi::c_ulong,
             size: kernel::ffi::c_ulong,
@@ -123,6 +124,16 @@ pub(crate) fn pfn_to_page(pfn: u64) -> Option<NonNull<kernel::bindings::page>> {
     }
     // SAFETY: The PFN has a `struct page`; `pfn_to_page` only computes.
     NonNull::new(unsafe { raw::mshv_rs_pfn_to_page(pfn) }.cast())
+}
+
+/// The order of the folio a `struct page` belongs to (9 for a 2M THP on x86_64).
+///
+/// # Safety
+///
+/// `page` must point to a `struct page` the caller holds a reference or pin on.
+pub(crate) unsafe fn folio_order(page: *mut kernel::ffi::c_void) -> u32 {
+    // SAFETY: By the safety requirements `page` is a valid, pinned `struct page`.
+    unsafe { raw::mshv_rs_folio_order(page) }
 }
 
 /// Returns the direct-map address of the page with PFN `pfn`, if it is RAM.

@@ -94,3 +94,8 @@ bool mshv_rs_access_ok(unsigned long addr, unsigned long size)
 {
 	return access_ok((void __user *)addr, size);
 }
+
+unsigned int mshv_rs_folio_order(struct page *page)
+{
+	return folio_order(page_folio(page));
+}

@@ -70,6 +70,8 @@ pub(crate) struct Partition {
     pub(crate) hv: Arc<Hv>,
     /// The hypervisor's ID of the partition.
     pub(crate) id: u64,
+    /// Created with `MSHV_PT_BIT_GPA_SUPER_PAGES`: guest memory may be mapped with 2M pages.
+    super_pages: bool,
     #[pin]
     inner: Mutex<Inner>,
 }
@@ -135,6 +137,7 @@ impl Partition {
             pin_init!(Partition {
                 hv: hv.clone(),
                 id,
+                super_pages: flags & pt::GPA_SUPER_PAGES != 0,
                 inner <- new_mutex!(Inner {
                     initialized: false,
                     vps: KVec::new(),
@@ -233,7 +236,7 @@ impl Partition {
         if req.flags & uapi::mem::UNMAP != 0 {
             return self.unmap(&req);
         }
-        let region = Region::pin(&req)?;
+        let mut region = Region::pin(&req)?;
         let mut inner = self.inner.lock();
         if inner
             .regions
@@ -243,9 +246,7 @@ impl Partition {
             return Err(EEXIST);
         }
         inner.regions.reserve(1, GFP_KERNEL)?;
-        let pfns = region.pfns()?;
-        self.hv
-            .map_gpa_pages(self.id, region.guest_pfn, region.map_flags, &pfns)?;
+        region.map(&self.hv, self.id, self.super_pages)?;
         // Cannot fail: room was reserved above.
         inner.regions.push(region, GFP_KERNEL)?;
         Ok(())
@@ -259,15 +260,14 @@ impl Partition {
             .iter()
             .position(|r| r.contains(req.guest_pfn))
             .ok_or(ENOENT)?;
-        let r = &inner.regions[i];
+        let r = &mut inner.regions[i];
         if r.uaddr != req.userspace_addr
             || r.npages * uapi::MSHV_HV_PAGE_SIZE as u64 != req.size
             || r.guest_pfn != req.guest_pfn
         {
             return Err(EINVAL);
         }
-        self.hv
-            .unmap_gpa_pages(self.id, r.guest_pfn, r.npages, false)?;
+        r.unmap(&self.hv, self.id)?;
         // The hypervisor no longer maps the pages: unpin them.
         drop(inner.regions.remove(i)?);
         Ok(())

@@ -8,10 +8,17 @@ use kernel::{
     prelude::*, //
 };
 
-use crate::mshv_uapi::{
-    mem,
-    UserMemRegion,
-    MSHV_HV_PAGE_SIZE, //
+use crate::{
+    hv_defs::{
+        map_flags,
+        PAGES_PER_LARGE_PAGE, //
+    },
+    hvcall::Hv,
+    mshv_uapi::{
+        mem,
+        UserMemRegion,
+        MSHV_HV_PAGE_SIZE, //
+    },
 };
 
 /// The guest physical address space in pages (52 address bits).
@@ -80,6 +87,21 @@ impl Pinned {
     }
 }
 
+impl Pinned {
+    /// Whether pages `i..i + 512` are one 2M folio, in order.
+    fn huge_at(&self, i: usize, pfns: &[u64]) -> bool {
+        let n = PAGES_PER_LARGE_PAGE as usize;
+        let Some(run) = pfns.get(i..i + n) else {
+            return false;
+        };
+        // SAFETY: By the type invariant `pages[i]` is a pinned page.
+        let order = unsafe { crate::mshv_ffi::folio_order(self.pages[i].cast()) };
+        run[0] % PAGES_PER_LARGE_PAGE == 0
+            && order >= 9
+            && run.iter().enumerate().all(|(k, &p)| p == run[0] + k as u64)
+    }
+}
+
 impl Drop for Pinned {
     fn drop(&mut self) {
         // SAFETY: By the type invariant every entry is a pinned page, unpinned only here.
@@ -98,6 +120,8 @@ pub(crate) struct Region {
     /// `HV_MAP_GPA_*` flags it is mapped with.
     pub(crate) map_flags: u32,
     pinned: Pinned,
+    /// How it is mapped, once it is: runs of (first page, pages, mapped with 2M pages).
+    runs: KVec<(u64, u64, bool)>,
 }
 
 impl Region {
@@ -127,13 +151,12 @@ impl Region {
         check_vma(req.userspace_addr)?;
         let npages_usize = usize::try_from(npages).map_err(|_| EINVAL)?;
         let pinned = Pinned::new(req.userspace_addr, npages_usize, writable)?;
-        let mut map_flags =
-            crate::hv_defs::map_flags::READABLE | crate::hv_defs::map_flags::ADJUSTABLE;
+        let mut map_flags = map_flags::READABLE | map_flags::ADJUSTABLE;
         if writable {
-            map_flags |= crate::hv_defs::map_flags::WRITABLE;
+            map_flags |= map_flags::WRITABLE;
         }
         if req.flags & mem::EXECUTABLE != 0 {
-            map_flags |= crate::hv_defs::map_flags::EXECUTABLE;
+            map_flags |= map_flags::EXECUTABLE;
         }
         Ok(Self {
             guest_pfn: req.guest_pfn,
@@ -141,12 +164,61 @@ impl Region {
             uaddr: req.userspace_addr,
             map_flags,
             pinned,
+            runs: KVec::new(),
         })
     }
 
-    /// The PFNs backing the region, in guest order.
-    pub(crate) fn pfns(&self) -> Result<KVVec<u64>> {
-        self.pinned.pfns()
+    /// Maps the region into partition `pt`: 2M pages where `large` allows them and the backing
+    /// is a 2M folio at a 2M-aligned guest address, 4K pages elsewhere. All or nothing.
+    pub(crate) fn map(&mut self, hv: &Hv, pt: u64, large: bool) -> Result {
+        let pfns = self.pinned.pfns()?;
+        let n = pfns.len();
+        let huge = |i: usize| {
+            large
+                && (self.guest_pfn + i as u64) % PAGES_PER_LARGE_PAGE == 0
+                && self.pinned.huge_at(i, &pfns)
+        };
+        let step = PAGES_PER_LARGE_PAGE as usize;
+        let mut i = 0;
+        while i < n {
+            let mut j = i;
+            let large_run = huge(i);
+            let r = if large_run {
+                let mut heads = KVec::new();
+                while j < n && huge(j) {
+                    heads.push(pfns[j], GFP_KERNEL)?;
+                    j += step;
+                }
+                let flags = self.map_flags | map_flags::LARGE_PAGE;
+                hv.map_gpa_pages(pt, self.guest_pfn + i as u64, flags, &heads)
+            } else {
+                while j < n && !huge(j) {
+                    j += 1;
+                }
+                hv.map_gpa_pages(pt, self.guest_pfn + i as u64, self.map_flags, &pfns[i..j])
+            };
+            let run = (i as u64, (j - i) as u64, large_run);
+            let recorded = r.and_then(|()| Ok(self.runs.push(run, GFP_KERNEL)?));
+            if let Err(e) = recorded {
+                if r.is_ok() {
+                    // Mapped but not recorded: unmap it here, the recorded runs below.
+                    let _ = hv.unmap_gpa_pages(pt, self.guest_pfn + run.0, unit(run), run.2);
+                }
+                let _ = self.unmap(hv, pt);
+                return Err(e);
+            }
+            i = j;
+        }
+        Ok(())
+    }
+
+    /// Unmaps the region from partition `pt`, run by run. On failure the runs not unmapped stay.
+    pub(crate) fn unmap(&mut self, hv: &Hv, pt: u64) -> Result {
+        while let Some(&run) = self.runs.last() {
+            hv.unmap_gpa_pages(pt, self.guest_pfn + run.0, unit(run), run.2)?;
+            self.runs.pop();
+        }
+        Ok(())
     }
 
     /// Whether the region overlaps guest pages `[gfn, gfn + n)`.
@@ -157,6 +229,15 @@ impl Region {
     /// Whether the region contains guest page `gfn`.
     pub(crate) fn contains(&self, gfn: u64) -> bool {
         self.overlaps(gfn, 1)
+    }
+}
+
+/// The hypercall count of a run: pages, or 2M pages for a large run.
+fn unit(run: (u64, u64, bool)) -> u64 {
+    if run.2 {
+        run.1 / PAGES_PER_LARGE_PAGE
+    } else {
+        run.1
     }
 }
 

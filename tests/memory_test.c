@@ -3,6 +3,8 @@
  * MSHV_SET_GUEST_MEMORY: map and unmap, and every way to get them wrong.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -181,6 +183,95 @@ TEST_F(pt, munmap_while_mapped_keeps_the_pages)
 	ASSERT_EQ(0, set_mem(self->pt, 0, m, 4 * 4096, W, 0));
 	/* Pinned: the process may unmap its view; the partition keeps the pages until close. */
 	EXPECT_EQ(0, munmap(m, 4 * 4096));
+}
+
+/* Calls of HvCallMapGpaPages so far, from the simulator's counters (-1 without a simulator). */
+static long map_calls(void)
+{
+	char line[64];
+	long n = 0;
+	unsigned int code;
+	long count;
+	FILE *f = fopen("/sys/kernel/debug/mshv/sim/calls", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%x %ld", &code, &count) == 2 && code == 0x4b)
+			n = count;
+	fclose(f);
+	return n;
+}
+
+/* 4 MiB of anonymous memory, 2M-aligned, backed by transparent huge pages if the kernel can. */
+static char *huge_memory(size_t size)
+{
+	char *raw = mmap(NULL, size + (2 << 20), PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *m;
+	size_t i;
+
+	if (raw == MAP_FAILED)
+		return NULL;
+	m = (char *)(((unsigned long)raw + (2 << 20) - 1) & ~((2UL << 20) - 1));
+	madvise(m, size, MADV_HUGEPAGE);
+	for (i = 0; i < size; i += 4096)
+		m[i] = 1;
+	return m;
+}
+
+static bool is_huge(void *addr)
+{
+	char line[256];
+	unsigned long start, end, kb;
+	bool in = false, huge = false;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx", &start, &end) == 2)
+			in = (unsigned long)addr >= start && (unsigned long)addr < end;
+		if (in && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1 && kb >= 4096)
+			huge = true;
+	}
+	fclose(f);
+	return huge;
+}
+
+TEST(large_pages_when_the_backing_allows)
+{
+	size_t size = 4 << 20;
+	int mshv = open_mshv_or_skip(O_RDWR | O_CLOEXEC);
+	char *m = huge_memory(size);
+	int pt, plain;
+	long before;
+
+	ASSERT_NE(NULL, m);
+	if (map_calls() < 0)
+		SKIP(return, "no simulator counters to count hypercalls with");
+	if (!is_huge(m))
+		SKIP(return, "the kernel gave no transparent huge pages");
+	pt = __mshv_create_partition(mshv, 1 << MSHV_PT_BIT_GPA_SUPER_PAGES, 0);
+	ASSERT_LE(0, pt);
+	ASSERT_EQ(0, ioctl(pt, MSHV_INITIALIZE_PARTITION));
+	/* Two 2M pages in one hypercall (4K pages would take three: 509 per call). */
+	before = map_calls();
+	ASSERT_EQ(0, set_mem(pt, 0x200, m, size, W, 0));
+	EXPECT_EQ(1, map_calls() - before);
+	ASSERT_EQ(0, set_mem(pt, 0x200, m, size, U, 0));
+	/* A guest address off the 2M grid: 4K pages. */
+	before = map_calls();
+	ASSERT_EQ(0, set_mem(pt, 0x201, m, size, W, 0));
+	EXPECT_EQ(3, map_calls() - before);
+	close(pt);
+	/* Without MSHV_PT_BIT_GPA_SUPER_PAGES: 4K pages. */
+	plain = mshv_create_partition(mshv, true);
+	before = map_calls();
+	ASSERT_EQ(0, set_mem(plain, 0x200, m, size, W, 0));
+	EXPECT_EQ(3, map_calls() - before);
+	close(plain);
+	close(mshv);
 }
 
 TEST_HARNESS_MAIN
