@@ -289,7 +289,24 @@ impl Inner {
 fn unmap_vp_pages(hv: &Hv, id: u64, vp: u32, pages: &VpPages) {
     for (t, _) in pages.0.iter().enumerate().filter(|(_, p)| p.is_some()) {
         if let Err(e) = hv.unmap_vp_state_page(id, vp, t as u16) {
-            pr_err!("partition {id}: unmapping VP {vp}'s state page {t}: {e:?}\n");
+            pr_err!(
+                "partition {id}: unmapping VP {vp}'s state page {t}: error {}\n",
+                e.to_errno()
+            );
+        }
+    }
+}
+
+/// Tries a teardown step up to three times: a transient failure must not leave the partition
+/// (and its memory) behind in the hypervisor. Upstream tries once.
+fn teardown_step(id: u64, what: &str, mut op: impl FnMut() -> Result) {
+    for attempt in 1..=3 {
+        match op() {
+            Ok(()) => return,
+            Err(e) => pr_err!(
+                "partition {id}: {what} (attempt {attempt} of 3): error {}\n",
+                e.to_errno()
+            ),
         }
     }
 }
@@ -301,17 +318,13 @@ fn teardown(hv: &Hv, id: u64, inner: &mut Inner) {
             unmap_vp_pages(hv, id, idx as u32, pages);
         }
     }
-    if let Err(e) = hv.finalize_partition(id) {
-        pr_err!("partition {id}: finalize: {e:?}\n");
-    }
+    teardown_step(id, "finalize", || hv.finalize_partition(id));
     // Finalize unmapped every GPA: the pages can be unpinned.
     inner.regions.clear();
-    if let Err(e) = hv.withdraw_all(id) {
-        pr_err!("partition {id}: withdrawing its memory: {e:?}\n");
-    }
-    if let Err(e) = hv.delete_partition(id) {
-        pr_err!("partition {id}: delete: {e:?}\n");
-    }
+    teardown_step(id, "withdrawing its memory", || {
+        hv.withdraw_all(id).map(|_| ())
+    });
+    teardown_step(id, "delete", || hv.delete_partition(id));
 }
 
 #[pinned_drop]

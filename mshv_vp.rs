@@ -110,6 +110,8 @@ impl Vp {
             uapi::MSHV_GET_VP_STATE => this.state(arg, false).map(|()| 0),
             uapi::MSHV_SET_VP_STATE => this.state(arg, true).map(|()| 0),
             uapi::MSHV_ROOT_HVCALL => {
+                // As every VP ioctl upstream: not while the VP runs.
+                let _run = this.run.lock();
                 let pt = &this.partition;
                 mshv_passthru::root_hvcall(&pt.hv, Some(pt.id), arg)
             }
@@ -119,6 +121,8 @@ impl Vp {
 
     /// `MSHV_GET_VP_STATE` and, with `set`, `MSHV_SET_VP_STATE`.
     fn state(&self, arg: usize, set: bool) -> Result {
+        // As every VP ioctl upstream: not while the VP runs.
+        let _run = self.run.lock();
         let ptr = UserPtr::from_addr(arg);
         let args: GetSetVpState = UserSlice::new(ptr, size_of::<GetSetVpState>())
             .reader()

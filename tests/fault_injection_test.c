@@ -25,6 +25,9 @@
 #define HVCALL_UNMAP_GPA_PAGES		0x004c
 #define HVCALL_MAP_VP_STATE_PAGE	0x00e1
 #define HVCALL_DISPATCH_VP		0x00c2
+#define HVCALL_FINALIZE_PARTITION	0x0042
+#define HVCALL_DELETE_PARTITION		0x0043
+#define HVCALL_WITHDRAW_MEMORY		0x0049
 
 #define HV_STATUS_ACCESS_DENIED		0x6
 #define HV_STATUS_INSUFFICIENT_MEMORY	0xb
@@ -175,6 +178,21 @@ TEST_F(sim, run_vp)
 	vp_run(vm->vp_fd[0], &msg);
 	EXPECT_EQ(HVMSG_X64_HALT, msg.type);
 	vm_destroy(vm);
+}
+
+TEST_F(sim, partition_teardown)
+{
+	int codes[] = { HVCALL_FINALIZE_PARTITION, HVCALL_WITHDRAW_MEMORY, HVCALL_DELETE_PARTITION };
+	unsigned int i;
+
+	/* A teardown hypercall that fails once is tried again: nothing stays behind. */
+	for (i = 0; i < ARRAY_SIZE(codes); i++) {
+		struct mshv_vm *vm = vm_create_with_one_vp(0x10000);
+
+		inject(codes[i], 1, 1, HV_STATUS_OPERATION_FAILED);
+		vm_destroy(vm);
+		EXPECT_EQ(self->before, sim_partitions()) TH_LOG("code %#x", codes[i]);
+	}
 }
 
 TEST_HARNESS_MAIN
