@@ -50,6 +50,11 @@ pub(crate) static CAPS: &[Cap] = &[
         answer: Answer::Value(1),
     },
     Cap {
+        id: cap::GPAP_ACCESS_BITMAP,
+        name: "MSHV_CAP_GPAP_ACCESS_BITMAP",
+        answer: Answer::Value(crate::mshv_partition::GPAP_MAX_PAGES),
+    },
+    Cap {
         id: cap::VP_STATE,
         name: "MSHV_CAP_VP_STATE",
         answer: Answer::Value(1),

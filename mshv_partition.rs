@@ -22,6 +22,8 @@ use kernel::{
 
 use crate::{
     hv_defs::{
+        access_flags,
+        access_state,
         partition_flags as hvpf,
         vp_state_page, //
     },
@@ -35,10 +37,12 @@ use crate::{
     mshv_region::Region,
     mshv_uapi::{
         self as uapi,
+        gpap,
         pt,
         CreatePartition,
         CreatePartitionV2,
         CreateVp,
+        GpapAccessBitmap,
         UserMemRegion, //
     },
     mshv_vp::Vp,
@@ -55,6 +59,13 @@ pub(crate) struct VpPages(pub(crate) [Option<u64>; 3]);
 
 /// The state pages the driver maps for every VP.
 const VP_PAGES: [u16; 2] = [vp_state_page::REGISTERS, vp_state_page::INTERCEPT_MESSAGE];
+
+/// The most pages one `MSHV_GET_GPAP_ACCESS_BITMAP` covers (the value of
+/// `MSHV_CAP_GPAP_ACCESS_BITMAP`): 64 GiB of guest memory. Upstream has no bound and
+/// truncates the count to 32 bits on the way to the hypervisor.
+pub(crate) const GPAP_MAX_PAGES: u32 = 1 << 24;
+/// Pages whose states are fetched at a time (a multiple of 8: whole bitmap bytes).
+const GPAP_BATCH: usize = 1 << 15;
 
 /// What the partition mutex protects.
 struct Inner {
@@ -163,6 +174,7 @@ impl Partition {
             uapi::MSHV_INITIALIZE_PARTITION => this.initialize().map(|()| 0),
             uapi::MSHV_CREATE_VP => Self::create_vp(this, arg),
             uapi::MSHV_SET_GUEST_MEMORY => this.set_guest_memory(arg).map(|()| 0),
+            uapi::MSHV_GET_GPAP_ACCESS_BITMAP => this.access_bitmap(arg).map(|()| 0),
             uapi::MSHV_ROOT_HVCALL => mshv_passthru::root_hvcall(&this.hv, Some(this.id), arg),
             _ => Err(ENOTTY),
         }
@@ -249,6 +261,64 @@ impl Partition {
         region.map(&self.hv, self.id, self.super_pages)?;
         // Cannot fail: room was reserved above.
         inner.regions.push(region, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// `MSHV_GET_GPAP_ACCESS_BITMAP`: the states are fetched and packed a batch at a time, so
+    /// the memory used is bounded whatever the page count.
+    fn access_bitmap(&self, arg: usize) -> Result {
+        let a: GpapAccessBitmap =
+            UserSlice::new(UserPtr::from_addr(arg), size_of::<GpapAccessBitmap>())
+                .reader()
+                .read()?;
+        if a.access_type >= gpap::TYPE_COUNT
+            || a.access_op >= gpap::OP_COUNT
+            || a.rsvd != [0; 6]
+            || a.page_count == 0
+            || a.bitmap_ptr == 0
+        {
+            return Err(EINVAL);
+        }
+        if a.page_count > u64::from(GPAP_MAX_PAGES) {
+            return Err(E2BIG);
+        }
+        let mask = if a.access_type == gpap::TYPE_DIRTY {
+            access_state::DIRTY
+        } else {
+            access_state::ACCESSED
+        };
+        // Not accessed implies not dirty; dirty implies accessed. NOOP changes nothing
+        // (upstream sets the bits on NOOP as it does on SET).
+        let flags = match (a.access_type, a.access_op) {
+            (_, gpap::OP_NOOP) => 0,
+            (gpap::TYPE_ACCESSED, gpap::OP_CLEAR) => {
+                access_flags::CLEAR_ACCESSED | access_flags::CLEAR_DIRTY
+            }
+            (gpap::TYPE_ACCESSED, _) => access_flags::SET_ACCESSED,
+            (_, gpap::OP_CLEAR) => access_flags::CLEAR_DIRTY,
+            _ => access_flags::SET_DIRTY | access_flags::SET_ACCESSED,
+        };
+        let total = a.page_count as usize;
+        let mut states = KVVec::from_elem(0u8, total.min(GPAP_BATCH), GFP_KERNEL)?;
+        let mut bits = KVVec::from_elem(0u8, total.min(GPAP_BATCH).div_ceil(8), GFP_KERNEL)?;
+        let mut writer =
+            UserSlice::new(UserPtr::from_addr(a.bitmap_ptr as usize), total.div_ceil(8)).writer();
+        let mut done = 0;
+        while done < total {
+            let n = (total - done).min(GPAP_BATCH);
+            let states = &mut states[..n];
+            self.hv
+                .get_gpa_access_states(self.id, a.gpap_base + done as u64, flags, states)?;
+            let bits = &mut bits[..n.div_ceil(8)];
+            bits.fill(0);
+            for (i, s) in states.iter().enumerate() {
+                if s & mask != 0 {
+                    bits[i / 8] |= 1 << (i % 8);
+                }
+            }
+            writer.write_slice(bits)?;
+            done += n;
+        }
         Ok(())
     }
 

@@ -44,6 +44,8 @@ pub(crate) mod cap {
     pub(crate) const INTERCEPT_MESSAGE_PAGE: u32 = 0x16;
     /// `MSHV_GET_VP_STATE` and `MSHV_SET_VP_STATE`.
     pub(crate) const VP_STATE: u32 = 0x17;
+    /// `MSHV_GET_GPAP_ACCESS_BITMAP`; the value is the page count limit of one call.
+    pub(crate) const GPAP_ACCESS_BITMAP: u32 = 0x18;
 }
 
 /// `MSHV_PT_BIT_*`: partition flags.
@@ -129,6 +131,29 @@ pub(crate) struct RootHvcall {
     pub(crate) out_ptr: u64,
 }
 
+/// `MSHV_GPAP_ACCESS_TYPE_*` and `MSHV_GPAP_ACCESS_OP_*`.
+pub(crate) mod gpap {
+    pub(crate) const TYPE_ACCESSED: u8 = 0;
+    pub(crate) const TYPE_DIRTY: u8 = 1;
+    pub(crate) const TYPE_COUNT: u8 = 2;
+    pub(crate) const OP_NOOP: u8 = 0;
+    pub(crate) const OP_CLEAR: u8 = 1;
+    pub(crate) const OP_SET: u8 = 2;
+    pub(crate) const OP_COUNT: u8 = 3;
+}
+
+/// `struct mshv_gpap_access_bitmap`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct GpapAccessBitmap {
+    pub(crate) access_type: u8,
+    pub(crate) access_op: u8,
+    pub(crate) rsvd: [u8; 6],
+    pub(crate) page_count: u64,
+    pub(crate) gpap_base: u64,
+    pub(crate) bitmap_ptr: u64,
+}
+
 /// `MSHV_VP_STATE_*`.
 pub(crate) mod vp_state {
     pub(crate) const LAPIC: u8 = 0;
@@ -150,6 +175,7 @@ pub(crate) struct GetSetVpState {
 }
 
 plain_data!(
+    GpapAccessBitmap = 32,
     GetSetVpState = 16,
     CreatePartition = 16,
     CreatePartitionV2 = 64,
@@ -168,6 +194,8 @@ pub(crate) const MSHV_INITIALIZE_PARTITION: u32 = _IO(MSHV_IOCTL, 0x00);
 pub(crate) const MSHV_CREATE_VP: u32 = _IOW::<CreateVp>(MSHV_IOCTL, 0x01);
 /// Partition fd: map or unmap guest memory.
 pub(crate) const MSHV_SET_GUEST_MEMORY: u32 = _IOW::<UserMemRegion>(MSHV_IOCTL, 0x02);
+/// Partition fd: accessed or dirty bits of guest pages.
+pub(crate) const MSHV_GET_GPAP_ACCESS_BITMAP: u32 = _IOWR::<GpapAccessBitmap>(MSHV_IOCTL, 0x06);
 /// Partition and VP fds, `/dev/mshv`: an allowed hypercall.
 pub(crate) const MSHV_ROOT_HVCALL: u32 = _IOWR::<RootHvcall>(MSHV_IOCTL, 0x07);
 /// VP fd: read a VP state.
@@ -229,6 +257,22 @@ pub(crate) const CONSTANTS: &[(&str, u64)] = &[
     ("MSHV_GET_VP_STATE", MSHV_GET_VP_STATE as u64),
     ("MSHV_SET_VP_STATE", MSHV_SET_VP_STATE as u64),
     ("MSHV_CAP_VP_STATE", cap::VP_STATE as u64),
+    (
+        "MSHV_CAP_GPAP_ACCESS_BITMAP",
+        cap::GPAP_ACCESS_BITMAP as u64,
+    ),
+    (
+        "MSHV_GET_GPAP_ACCESS_BITMAP",
+        MSHV_GET_GPAP_ACCESS_BITMAP as u64,
+    ),
+    ("MSHV_GPAP_ACCESS_TYPE_COUNT", gpap::TYPE_COUNT as u64),
+    ("MSHV_GPAP_ACCESS_OP_COUNT", gpap::OP_COUNT as u64),
+    ("MSHV_GPAP_ACCESS_OP_SET", gpap::OP_SET as u64),
+    (
+        "sizeof(struct mshv_gpap_access_bitmap)",
+        size_of::<GpapAccessBitmap>() as u64,
+    ),
+    ("offsetof(struct mshv_gpap_access_bitmap, page_count)", 8),
     (
         "MSHV_VP_STATE_SYNTHETIC_TIMERS",
         vp_state::SYNTHETIC_TIMERS as u64,
@@ -345,6 +389,7 @@ mod tests {
         assert_eq!(MSHV_ROOT_HVCALL, 0xC020_B807);
         assert_eq!(MSHV_RUN_VP, 0x8100_B800);
         assert_eq!(MSHV_GET_VP_STATE, 0xC010_B801);
+        assert_eq!(MSHV_GET_GPAP_ACCESS_BITMAP, 0xC020_B806);
         assert_eq!(MSHV_SET_VP_STATE, 0xC010_B802);
     }
 }

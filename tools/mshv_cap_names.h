@@ -29,6 +29,7 @@ static const struct mshv_cap_name mshv_cap_names[] = {
 	MSHV_CAP_NAME(ROOT_HVCALL),
 	MSHV_CAP_NAME(INTERCEPT_MESSAGE_PAGE),
 	MSHV_CAP_NAME(VP_STATE),
+	MSHV_CAP_NAME(GPAP_ACCESS_BITMAP),
 };
 
 #define MSHV_NR_CAP_NAMES (sizeof(mshv_cap_names) / sizeof(mshv_cap_names[0]))

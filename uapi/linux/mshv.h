@@ -47,6 +47,8 @@
 #define MSHV_CAP_INTERCEPT_MESSAGE_PAGE	0x16
 /* MSHV_GET_VP_STATE and MSHV_SET_VP_STATE, all five MSHV_VP_STATE_* types */
 #define MSHV_CAP_VP_STATE		0x17
+/* MSHV_GET_GPAP_ACCESS_BITMAP; the value is the largest page_count of one call */
+#define MSHV_CAP_GPAP_ACCESS_BITMAP	0x18
 
 /*
  * /dev/mshv and partition fds: is a capability supported?
@@ -150,10 +152,39 @@ struct mshv_root_hvcall {
 	__u64 out_ptr;
 };
 
+enum {
+	MSHV_GPAP_ACCESS_TYPE_ACCESSED,
+	MSHV_GPAP_ACCESS_TYPE_DIRTY,
+	MSHV_GPAP_ACCESS_TYPE_COUNT
+};
+
+enum {
+	MSHV_GPAP_ACCESS_OP_NOOP,
+	MSHV_GPAP_ACCESS_OP_CLEAR,
+	MSHV_GPAP_ACCESS_OP_SET,
+	MSHV_GPAP_ACCESS_OP_COUNT
+};
+
+/*
+ * MSHV_GET_GPAP_ACCESS_BITMAP: one bit per guest page from gpap_base, set
+ * when the page was accessed (or written, for DIRTY); then, with CLEAR or SET,
+ * the bits of all the pages are cleared or set. bitmap_ptr receives
+ * (page_count + 7) / 8 bytes, unused trailing bits zero.
+ */
+struct mshv_gpap_access_bitmap {
+	__u8 access_type;		/* MSHV_GPAP_ACCESS_TYPE_* */
+	__u8 access_op;			/* MSHV_GPAP_ACCESS_OP_* */
+	__u8 rsvd[6];			/* MBZ */
+	__u64 page_count;
+	__u64 gpap_base;
+	__u64 bitmap_ptr;
+};
+
 /* Partition fds */
 #define MSHV_INITIALIZE_PARTITION	_IO(MSHV_IOCTL, 0x00)
 #define MSHV_CREATE_VP			_IOW(MSHV_IOCTL, 0x01, struct mshv_create_vp)
 #define MSHV_SET_GUEST_MEMORY		_IOW(MSHV_IOCTL, 0x02, struct mshv_user_mem_region)
+#define MSHV_GET_GPAP_ACCESS_BITMAP	_IOWR(MSHV_IOCTL, 0x06, struct mshv_gpap_access_bitmap)
 /* Partition and VP fds, and /dev/mshv */
 #define MSHV_ROOT_HVCALL		_IOWR(MSHV_IOCTL, 0x07, struct mshv_root_hvcall)
 
