@@ -102,12 +102,14 @@ impl Leaf {
         }
     }
 
-    /// Issues a fast hypercall: up to 16 input bytes in registers, no memory access.
+    /// Issues a fast hypercall: up to 16 input bytes in registers, no memory access. The FAST
+    /// bit is set here, so RDX and R8 can never be taken for page addresses.
     pub(crate) fn call_fast(&self, control: u64, rdx: u64, r8: u64) -> u64 {
+        let control = control | crate::hv_defs::control::FAST;
         #[cfg(not(mshv_sim))]
         {
-            // SAFETY: A fast hypercall (the FAST bit is set by the caller) passes its input in
-            // registers and accesses no memory of ours.
+            // SAFETY: A fast hypercall (the FAST bit is set above) passes its input in registers
+            // and accesses no memory of ours.
             unsafe { self.issue(control, rdx, r8) }
         }
         #[cfg(mshv_sim)]

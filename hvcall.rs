@@ -66,11 +66,13 @@ impl Control {
         Self(self.0 | control::FAST)
     }
 
-    /// The same call as a rep call of `count` reps starting at `start`; `None` when either does
-    /// not fit its 12 bits or `start > count`.
+    /// The same call as a rep call of `count` reps starting at `start` (a simple call for
+    /// `count` 0); `None` when either does not fit its 12 bits or the start is not below the
+    /// count (the TLFS refuses a rep start at or past the rep count).
     pub(crate) fn rep(self, count: usize, start: usize) -> Option<Self> {
         let (count, start) = (u64::try_from(count).ok()?, u64::try_from(start).ok()?);
-        if count > control::REP_MAX || start > count {
+        if count > control::REP_MAX || (count == 0 && start != 0) || (count != 0 && start >= count)
+        {
             return None;
         }
         let cleared = self.0
@@ -268,14 +270,13 @@ impl Shortage {
     }
 }
 
-/// One CPU's hypercall pages.
+/// One input and one output page.
 ///
 /// # Invariants
 ///
 /// `input` and `output` are the direct-map addresses of `_pages[0]` and `_pages[1]`, and `*_pa`
-/// their physical addresses. The pages are only accessed through [`Hv::with_pages`] on their own
-/// CPU, with interrupts off.
-struct CpuPages {
+/// their physical addresses.
+struct PagePair {
     input: NonNull<u8>,
     output: NonNull<u8>,
     input_pa: u64,
@@ -283,7 +284,7 @@ struct CpuPages {
     _pages: [Page; 2],
 }
 
-impl CpuPages {
+impl PagePair {
     fn new() -> Result<Self> {
         let pages = [
             mshv_ffi::alloc_zeroed_page()?,
@@ -302,6 +303,28 @@ impl CpuPages {
     }
 }
 
+/// One CPU's hypercall pages: a pair used with interrupts off, and a pair for
+/// `HvCallDispatchVp` used with preemption off (a dispatch can last long; interrupts must
+/// stay on, as upstream's root scheduler has it).
+///
+/// # Invariants
+///
+/// The pairs are only accessed through [`Hv::with_pages`] on their own CPU: the first with
+/// interrupts off, the second with preemption off, and never by interrupt handlers.
+struct CpuPages {
+    irq_off: PagePair,
+    dispatch: PagePair,
+}
+
+/// How a CPU's pages are held: which pair, under which guard.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Hold {
+    /// Interrupts off: every hypercall but `HvCallDispatchVp`.
+    IrqOff,
+    /// Preemption off: `HvCallDispatchVp`.
+    Dispatch,
+}
+
 /// The driver's handle on the hypervisor: per-CPU hypercall pages and the leaf.
 ///
 /// # Invariants
@@ -312,20 +335,22 @@ pub(crate) struct Hv {
     leaf: Leaf,
 }
 
-// SAFETY: The raw page pointers in `cpus` are only dereferenced by their own CPU with interrupts
-// off (`with_pages`), so sharing and sending `Hv` between threads cannot race on them.
+// SAFETY: The raw page pointers in `cpus` are only dereferenced by their own CPU under the
+// guard of `with_pages`, so sharing and sending `Hv` between threads cannot race on them.
 unsafe impl Send for Hv {}
 // SAFETY: See above.
 unsafe impl Sync for Hv {}
 
-/// A CPU's input and output pages, lent with interrupts off.
+/// A CPU's input and output pages, lent under the guard that protects them.
+///
+/// # Invariants
+///
+/// The pages are exclusively this object's for its lifetime (see [`CpuPages`]). References to
+/// them are only made for the span of one method, never across a hypercall, during which the
+/// hypervisor writes the output page.
 pub(crate) struct PageIo<'a> {
-    input: &'a mut [u8; HV_PAGE_SIZE],
-    output: &'a mut [u8; HV_PAGE_SIZE],
-    input_pa: u64,
-    output_pa: u64,
+    pages: &'a PagePair,
     leaf: &'a Leaf,
-    _irq: &'a IrqSave,
 }
 
 /// Copies `v` into `buf` at `off`; the caller has checked that it fits.
@@ -335,20 +360,77 @@ fn put<T: AsBytes + ?Sized>(buf: &mut [u8], off: usize, v: &T) {
 }
 
 impl PageIo<'_> {
-    /// Issues a hypercall whose input is `parts` laid end to end; up to `out_len` bytes of
-    /// output are zeroed first and left in the output page.
-    fn issue(&mut self, c: Control, parts: &[&[u8]], out_len: usize) -> HvResult {
+    /// The input page.
+    fn input(&mut self) -> &mut [u8; HV_PAGE_SIZE] {
+        // SAFETY: By the type invariant the page is ours, and the reference lives no longer
+        // than this borrow of `self`, which no hypercall overlaps.
+        unsafe { &mut *self.pages.input.as_ptr().cast() }
+    }
+
+    /// The output page.
+    fn output(&mut self) -> &mut [u8; HV_PAGE_SIZE] {
+        // SAFETY: As for `input`.
+        unsafe { &mut *self.pages.output.as_ptr().cast() }
+    }
+
+    /// Issues a hypercall whose input is `parts` laid end to end. The first `out.len()` bytes
+    /// of the output page start as `out` and come back into it.
+    fn issue(&mut self, c: Control, parts: &[&[u8]], out: &mut [u8]) -> HvResult {
         let mut len = 0;
         for p in parts {
-            put(&mut self.input[..], len, *p);
+            put(&mut self.input()[..], len, *p);
             len += p.len();
         }
-        self.output[..out_len].fill(0);
-        // SAFETY: The pages are this CPU's, lent with interrupts off for the life of `self`.
-        let r = unsafe { self.leaf.call(c.raw(), self.input_pa, self.output_pa) };
-        // Leave the input page as it was found: zero.
-        self.input[..len].fill(0);
+        self.output()[..out.len()].copy_from_slice(out);
+        // SAFETY: The pages are ours for the life of `self` (type invariant) and no reference
+        // to them is alive across the call.
+        let r = unsafe {
+            self.leaf
+                .call(c.raw(), self.pages.input_pa, self.pages.output_pa)
+        };
+        out.copy_from_slice(&self.output()[..out.len()]);
+        // Leave the pages as they were found: zero.
+        self.input()[..len].fill(0);
+        let n = out.len();
+        self.output()[..n].fill(0);
         HvResult::from_raw(r)
+    }
+}
+
+/// Issues `base` for reps `start..count` (a simple call when `count` is 0), re-issuing from
+/// reps-completed while the hypervisor returns early with success. `out` is the output
+/// bytes, kept across the re-issues. Returns the reps completed and how the last issue ended.
+fn issue_reps(
+    io: &mut PageIo<'_>,
+    code: u16,
+    base: Control,
+    parts: &[&[u8]],
+    out: &mut [u8],
+    count: usize,
+    start: usize,
+) -> (usize, Result<(), HvError>) {
+    let mut done = start;
+    loop {
+        let Some(c) = base.rep(count, done) else {
+            break (done, Err(HvError(status::INVALID_HYPERCALL_INPUT)));
+        };
+        let r = io.issue(c, parts, out);
+        if count == 0 {
+            break (0, r.ok());
+        }
+        let completed = r.reps_completed();
+        // The result is the hypervisor's word: never trust it past what was asked, and never
+        // loop on a success that completed nothing.
+        let stuck = r.ok().is_ok() && completed == done && done < count;
+        if completed < done || completed > count || stuck {
+            pr_err!("hypercall {code:#x}: {completed} reps completed of {done}..{count}\n");
+            break (done, Err(HvError(status::INVALID_HYPERCALL_INPUT)));
+        }
+        done = completed;
+        match r.ok() {
+            Ok(()) if done < count => mshv_ffi::touch_nmi_watchdog(),
+            res => break (done, res),
+        }
     }
 }
 
@@ -358,7 +440,11 @@ impl Hv {
         let n = nr_cpu_ids() as usize;
         let mut cpus = KVec::with_capacity(n, GFP_KERNEL)?;
         for _ in 0..n {
-            cpus.push(CpuPages::new()?, GFP_KERNEL)?;
+            let pages = CpuPages {
+                irq_off: PagePair::new()?,
+                dispatch: PagePair::new()?,
+            };
+            cpus.push(pages, GFP_KERNEL)?;
         }
         // INVARIANT: One entry per CPU id.
         Ok(Self {
@@ -373,34 +459,34 @@ impl Hv {
         self.leaf.sim()
     }
 
-    /// Runs `f` with this CPU's hypercall pages, interrupts off.
-    fn with_pages<R>(&self, f: impl FnOnce(&mut PageIo<'_>) -> R) -> R {
-        let irq = IrqSave::new();
-        let cpu = &self.cpus[CpuId::current().as_u32() as usize];
-        // SAFETY: Interrupts are off, so nothing else runs on this CPU until `irq` drops, and no
-        // other CPU touches this CPU's pages (type invariant). `with_pages` does not nest: `f`
-        // gets a `PageIo`, which cannot reach `self`.
-        let (input, output) = unsafe {
-            (
-                &mut *cpu.input.as_ptr().cast::<[u8; HV_PAGE_SIZE]>(),
-                &mut *cpu.output.as_ptr().cast::<[u8; HV_PAGE_SIZE]>(),
-            )
+    /// Runs `f` with this CPU's pages of kind `hold`, under their guard.
+    fn with_pages<R>(&self, hold: Hold, f: impl FnOnce(&mut PageIo<'_>) -> R) -> R {
+        let _irq;
+        let _preempt;
+        let cpu = if hold == Hold::IrqOff {
+            _irq = IrqSave::new();
+            &self.cpus[CpuId::current().as_u32() as usize].irq_off
+        } else {
+            _preempt = mshv_ffi::PreemptGuard::new();
+            &self.cpus[CpuId::current().as_u32() as usize].dispatch
         };
+        // INVARIANT: With interrupts off (or, for the dispatch pages, which no interrupt handler
+        // uses, preemption off) nothing else on this CPU uses the pages until the guard drops,
+        // and no other CPU touches them. `with_pages` does not nest: `f` gets a `PageIo`,
+        // which cannot reach `self`.
         let mut io = PageIo {
-            input,
-            output,
-            input_pa: cpu.input_pa,
-            output_pa: cpu.output_pa,
+            pages: cpu,
             leaf: &self.leaf,
-            _irq: &irq,
         };
         f(&mut io)
     }
 
     /// A simple hypercall with memory input and no output.
     pub(crate) fn call<I: AsBytes>(&self, code: u16, input: &I) -> Result<(), HvError> {
-        self.with_pages(|io| io.issue(Control::new(code), &[AsBytes::as_bytes(input)], 0))
-            .ok()
+        self.with_pages(Hold::IrqOff, |io| {
+            io.issue(Control::new(code), &[AsBytes::as_bytes(input)], &mut [])
+        })
+        .ok()
     }
 
     /// A simple hypercall with memory input and output.
@@ -409,13 +495,34 @@ impl Hv {
         code: u16,
         input: &I,
     ) -> Result<O, HvError> {
-        let size = core::mem::size_of::<O>();
-        self.with_pages(|io| {
-            io.issue(Control::new(code), &[AsBytes::as_bytes(input)], size)
-                .ok()?;
-            // PANIC: `O` is no larger than a page: every output type of this driver is small.
-            Ok(O::from_bytes_copy(&io.output[..size]).expect("output fits a page"))
+        self.call_out_on(Hold::IrqOff, code, input)
+    }
+
+    /// `HvCallDispatchVp`: as [`Hv::call_out`], with preemption off instead of interrupts (a
+    /// dispatch runs the guest).
+    pub(crate) fn call_dispatch<I: AsBytes, O: FromBytes>(
+        &self,
+        code: u16,
+        input: &I,
+    ) -> Result<O, HvError> {
+        self.call_out_on(Hold::Dispatch, code, input)
+    }
+
+    fn call_out_on<I: AsBytes, O: FromBytes>(
+        &self,
+        hold: Hold,
+        code: u16,
+        input: &I,
+    ) -> Result<O, HvError> {
+        const { assert!(core::mem::size_of::<O>() <= 64) };
+        let mut buf = [0u8; 64];
+        let out = &mut buf[..core::mem::size_of::<O>()];
+        self.with_pages(hold, |io| {
+            io.issue(Control::new(code), &[AsBytes::as_bytes(input)], out)
         })
+        .ok()?;
+        // PANIC: `out` has the size of `O`.
+        Ok(O::from_bytes_copy(out).expect("output has the size of O"))
     }
 
     /// A fast hypercall with 8 bytes of register input.
@@ -425,13 +532,13 @@ impl Hv {
 
     /// A fast hypercall with 16 bytes of register input.
     pub(crate) fn fast16(&self, code: u16, a: u64, b: u64) -> Result<(), HvError> {
-        HvResult::from_raw(self.leaf.call_fast(Control::new(code).fast().raw(), a, b)).ok()
+        HvResult::from_raw(self.leaf.call_fast(Control::new(code).raw(), a, b)).ok()
     }
 
     /// A rep hypercall: `head`, then `varhead`, then one `input` element per rep; one `output`
     /// element per rep comes back. Runs `reps` (`start..count`), re-issuing the call from
     /// reps-completed while the hypervisor returns early; returns the reps completed and how
-    /// the last issue ended.
+    /// the last issue ended. With `count` 0 it is a simple call (its variable header included).
     ///
     /// `count` must be `input.len()` or `output.len()` where either is non-empty.
     pub(crate) fn rep<H, E, O>(
@@ -452,21 +559,13 @@ impl Hv {
         let in_len = AsBytes::as_bytes(head).len()
             + AsBytes::as_bytes(varhead).len()
             + AsBytes::as_bytes(input).len();
-        // `O` is a placeholder for calls with no output.
-        let out_size = if output.is_empty() {
-            0
-        } else {
-            core::mem::size_of::<O>()
-        };
-        let base = Control::new(code).varhead(AsBytes::as_bytes(varhead).len());
+        let out = AsBytes::as_bytes_mut(output);
         let fits = in_len <= HV_PAGE_SIZE
-            && count
-                .checked_mul(out_size)
-                .is_some_and(|n| n <= HV_PAGE_SIZE)
+            && out.len() <= HV_PAGE_SIZE
             && (input.is_empty() || input.len() == count)
-            && (output.is_empty() || output.len() == count);
-        let base = match base {
-            Some(b) if fits && start <= count => b,
+            && (out.is_empty() || out.len() % count.max(1) == 0 && out.len() / count.max(1) > 0);
+        let base = match Control::new(code).varhead(AsBytes::as_bytes(varhead).len()) {
+            Some(b) if fits && b.rep(count, start).is_some() => b,
             // A driver bug, answered as the hypervisor would answer such input.
             _ => return (start, Err(HvError(status::INVALID_HYPERCALL_INPUT))),
         };
@@ -475,36 +574,14 @@ impl Hv {
             AsBytes::as_bytes(varhead),
             AsBytes::as_bytes(input),
         ];
-        let (done, result) = self.with_pages(|io| {
-            let mut done = start;
-            loop {
-                let Some(c) = base.rep(count, done) else {
-                    break (done, Err(HvError(status::INVALID_HYPERCALL_INPUT)));
-                };
-                let r = io.issue(c, &parts, count * out_size);
-                let completed = r.reps_completed();
-                // The result is the hypervisor's word: never trust it past what was asked.
-                if completed < done || completed > count {
-                    pr_err!("hypercall {code:#x}: {completed} reps completed of {done}..{count}\n");
-                    break (done, Err(HvError(status::INVALID_HYPERCALL_INPUT)));
-                }
-                if out_size != 0 {
-                    let bytes = AsBytes::as_bytes_mut(output);
-                    let (from, to) = (done * out_size, completed * out_size);
-                    bytes[from..to].copy_from_slice(&io.output[from..to]);
-                }
-                done = completed;
-                match r.ok() {
-                    Ok(()) if done < count => mshv_ffi::touch_nmi_watchdog(),
-                    res => break (done, res),
-                }
-            }
-        });
-        (done, result)
+        self.with_pages(Hold::IrqOff, |io| {
+            issue_reps(io, code, base, &parts, out, count, start)
+        })
     }
 
     /// A hypercall from userspace (`MSHV_ROOT_HVCALL`): `input` as it is, `reps` reps (0 for a
-    /// simple call) from `start`; `output` receives the output page's first bytes. Returns the
+    /// simple call) from `start`; `output` receives the output page's first bytes (and is what
+    /// the output page starts as, so the output of reps completed earlier is kept). Returns the
     /// reps completed and how the last issue ended.
     pub(crate) fn passthrough(
         &self,
@@ -514,28 +591,15 @@ impl Hv {
         start: usize,
         output: &mut [u8],
     ) -> (usize, Result<(), HvError>) {
-        let Some(base) = Control::new(code).rep(reps, start) else {
+        let base = Control::new(code);
+        if input.len() > HV_PAGE_SIZE
+            || output.len() > HV_PAGE_SIZE
+            || base.rep(reps, start).is_none()
+        {
             return (start, Err(HvError(status::INVALID_HYPERCALL_INPUT)));
-        };
-        self.with_pages(|io| {
-            let mut done = start;
-            loop {
-                let c = base.rep(reps, done).unwrap_or(base);
-                let r = io.issue(c, &[input], output.len());
-                let completed = r.reps_completed();
-                output.copy_from_slice(&io.output[..output.len()]);
-                if reps == 0 {
-                    break (0, r.ok());
-                }
-                if completed < done || completed > reps {
-                    break (done, Err(HvError(status::INVALID_HYPERCALL_INPUT)));
-                }
-                done = completed;
-                match r.ok() {
-                    Ok(()) if done < reps => mshv_ffi::touch_nmi_watchdog(),
-                    res => break (done, res),
-                }
-            }
+        }
+        self.with_pages(Hold::IrqOff, |io| {
+            issue_reps(io, code, base, &[input], output, reps, start)
         })
     }
 
@@ -545,17 +609,28 @@ impl Hv {
         let n = n.min(DEPOSIT_MAX_PAGES);
         // Contiguous pages come in whole blocks of 8.
         let n = if contiguous { (n / 8).max(1) * 8 } else { n };
+        // Room for every PFN first, so no push can fail once pages are allocated.
         let mut pfns = KVec::with_capacity(n, GFP_KERNEL)?;
         while pfns.len() < n {
-            if contiguous {
-                for pfn in mshv_ffi::alloc_block_of_8()? {
-                    pfns.push(pfn, GFP_KERNEL)?;
-                }
+            let allocated = if contiguous {
+                mshv_ffi::alloc_block_of_8().map(|block| {
+                    for pfn in block {
+                        let _ = pfns.push_within_capacity(pfn);
+                    }
+                })
             } else {
-                pfns.push(
-                    mshv_ffi::give_page(Page::alloc_page(GFP_KERNEL)?),
-                    GFP_KERNEL,
-                )?;
+                Page::alloc_page(GFP_KERNEL)
+                    .map(|p| {
+                        let _ = pfns.push_within_capacity(mshv_ffi::give_page(p));
+                    })
+                    .map_err(Error::from)
+            };
+            if let Err(e) = allocated {
+                for &pfn in &pfns {
+                    // SAFETY: These pages were allocated above and not deposited.
+                    unsafe { mshv_ffi::free_given_page(pfn) };
+                }
+                return Err(e);
             }
         }
         let head = crate::hv_defs::PartitionIdIn { partition_id };
@@ -654,15 +729,17 @@ mod tests {
         assert!(c.fast().is_fast());
         assert_eq!(c.fast().raw(), 0x1_1234);
         assert_eq!(c.fast().code(), 0x1234);
-        let r = c.rep(0xfff, 0xfff).unwrap();
-        assert_eq!(r.raw(), 0x0fff_0fff_0000_1234);
-        assert_eq!((r.rep_count(), r.rep_start()), (0xfff, 0xfff));
+        let r = c.rep(0xfff, 0xffe).unwrap();
+        assert_eq!(r.raw(), 0x0ffe_0fff_0000_1234);
+        assert_eq!((r.rep_count(), r.rep_start()), (0xfff, 0xffe));
         assert!(c.rep(0x1000, 0).is_none());
         assert!(c.rep(5, 6).is_none());
+        assert!(c.rep(5, 5).is_none());
+        assert!(c.rep(0, 1).is_none());
         assert_eq!(c.rep(1, 0).unwrap().raw(), 0x1_0000_1234);
         assert_eq!(c.rep(0, 0).unwrap().raw(), 0x1234);
         // Re-encoding replaces the fields, it does not OR into them.
-        assert_eq!(r.rep(1, 1).unwrap().raw(), 0x0001_0001_0000_1234);
+        assert_eq!(r.rep(2, 1).unwrap().raw(), 0x0001_0002_0000_1234);
         let v = c.varhead(0x3ff * 8).unwrap();
         assert_eq!(v.raw(), 0x1234 | (0x3ff << 17));
         assert_eq!(v.varhead_bytes(), 0x3ff * 8);

@@ -176,6 +176,10 @@ impl Vp {
         name: u32,
         value: crate::hv_defs::HvRegisterValue,
     ) -> Result<(), u16> {
+        if name == crate::hv_defs::reg::INTERCEPT_SUSPEND {
+            self.suspended = value.low & 1 != 0;
+            return Ok(());
+        }
         match self.regs.iter_mut().find(|(n, _)| *n == name) {
             Some(slot) => slot.1 = value,
             None => self
@@ -202,8 +206,8 @@ impl Partition {
     fn release_all(&mut self) {
         for vp in self.vps.iter_mut().filter_map(|v| v.take()) {
             for pfn in vp.state_pages.into_iter().flatten() {
-                // Cannot fail: the page came out of this vector, whose capacity remains.
-                let _ = self.pool.pfns.push(pfn, GFP_ATOMIC);
+                // The page came out of this vector, which kept its capacity: no allocation.
+                let _ = self.pool.pfns.push_within_capacity(pfn);
             }
         }
         self.gpa.clear();
@@ -547,7 +551,11 @@ impl SimState {
         };
         let count = c.rep_count();
         let shape_ok = (spec.rep == (count != 0))
-            && start <= count
+            && (if count == 0 {
+                start == 0
+            } else {
+                start < count
+            })
             && (spec.varhead || c.varhead_bytes() == 0)
             && (!c.is_fast() || spec.fast);
         let in_len = spec.head + c.varhead_bytes() + count * spec.elem_in;

@@ -30,6 +30,8 @@ mod raw {
         pub(super) fn mshv_rs_page_address(page: *mut c_void) -> *mut c_void;
         pub(super) fn mshv_rs_touch_nmi_watchdog();
         pub(super) fn mshv_rs_cond_resched();
+        pub(super) fn mshv_rs_preempt_disable();
+        pub(super) fn mshv_rs_preempt_enable();
         pub(super) fn mshv_rs_folio_order(page: *mut c_void) -> kernel::ffi::c_uint;
         pub(super) fn mshv_rs_access_ok(
             addr: kernel::ffi::c_ulong,
@@ -75,6 +77,30 @@ impl Drop for IrqSave {
     fn drop(&mut self) {
         // SAFETY: By the type invariant, `flags` came from `local_irq_save()` on this CPU.
         unsafe { raw::mshv_rs_local_irq_restore(self.flags) };
+    }
+}
+
+/// Preemption is off for as long as this guard lives (interrupts stay on).
+pub(crate) struct PreemptGuard {
+    /// The guard must be dropped on the CPU that made it.
+    _not_send: kernel::types::NotThreadSafe,
+}
+
+impl PreemptGuard {
+    /// Disables preemption.
+    pub(crate) fn new() -> Self {
+        // SAFETY: Disabling preemption is always allowed; the drop enables it again.
+        unsafe { raw::mshv_rs_preempt_disable() };
+        Self {
+            _not_send: kernel::types::NotThreadSafe,
+        }
+    }
+}
+
+impl Drop for PreemptGuard {
+    fn drop(&mut self) {
+        // SAFETY: Paired with the `preempt_disable` of `new`, on the same CPU (`!Send`).
+        unsafe { raw::mshv_rs_preempt_enable() };
     }
 }
 

@@ -99,3 +99,13 @@ unsigned int mshv_rs_folio_order(struct page *page)
 {
 	return folio_order(page_folio(page));
 }
+
+void mshv_rs_preempt_disable(void)
+{
+	preempt_disable();
+}
+
+void mshv_rs_preempt_enable(void)
+{
+	preempt_enable();
+}

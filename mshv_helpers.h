@@ -20,6 +20,8 @@ struct page *mshv_rs_pfn_to_page(u64 pfn);
 void *mshv_rs_page_address(struct page *page);
 void mshv_rs_touch_nmi_watchdog(void);
 void mshv_rs_cond_resched(void);
+void mshv_rs_preempt_disable(void);
+void mshv_rs_preempt_enable(void);
 unsigned int mshv_rs_folio_order(struct page *page);
 bool mshv_rs_access_ok(unsigned long addr, unsigned long size);
 int mshv_rs_vma_flags(unsigned long addr, unsigned long *flags);

@@ -93,15 +93,15 @@ impl Host {
 }
 
 /// The module: `/dev/mshv` registered for as long as it is loaded.
-#[pin_data(PinnedDrop)]
+#[pin_data]
 struct MshvModule {
     /// Where partitions are created.
     _host: Host,
-    /// The hypercall layer.
-    _hv: Arc<hvcall::Hv>,
     /// The simulator's controls in debugfs.
     #[cfg(mshv_sim)]
     _sim_debugfs: Pin<KBox<kernel::debugfs::Scope<Arc<hvcall::Hv>>>>,
+    /// The hypercall layer, published for `/dev/mshv`'s ioctls.
+    _hv: Published,
     #[pin]
     _dev: MiscDeviceRegistration<MshvDevice>,
 }
@@ -111,30 +111,39 @@ impl kernel::InPlaceModule for MshvModule {
         // First: nothing is registered where the module refuses to load.
         let host = Host::detect();
         let hv = host.and_then(|_| Ok(Arc::new(hvcall::Hv::new()?, GFP_KERNEL)?));
-        if let Ok(hv) = &hv {
-            // SAFETY: Module init runs once, before anything uses `HV`.
-            unsafe { HV.init() };
-            *HV.lock() = Some(hv.clone());
-        }
+        // Fields are made in order; when one fails, those made before it are dropped, so a
+        // failed registration also withdraws the published handle.
         try_pin_init!(Self {
             _host: host?,
             #[cfg(mshv_sim)]
             _sim_debugfs: hvsim::debugfs::register(hv.as_ref().map_err(|e| *e)?)?,
-            _hv: hv?,
+            _hv: Published::new(hv?),
             _dev <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"mshv" }),
         })
     }
 }
 
 kernel::sync::global_lock! {
-    // SAFETY: Initialized in module init, before `/dev/mshv` is registered.
+    // SAFETY: Initialized by `Published::new`, in module init, before `/dev/mshv` exists.
     unsafe(uninit) static HV: Mutex<Option<Arc<hvcall::Hv>>> = None;
 }
 
-#[pinned_drop]
-impl PinnedDrop for MshvModule {
-    fn drop(self: Pin<&mut Self>) {
-        // No `/dev/mshv` file is open (each holds a module reference): nothing uses `HV` now.
+/// The hypercall layer published in [`HV`] for as long as this lives.
+struct Published;
+
+impl Published {
+    fn new(hv: Arc<hvcall::Hv>) -> Self {
+        // SAFETY: Module init runs once, before anything uses `HV`.
+        unsafe { HV.init() };
+        *HV.lock() = Some(hv);
+        Published
+    }
+}
+
+impl Drop for Published {
+    fn drop(&mut self) {
+        // No `/dev/mshv` file is open (each holds a module reference), or `/dev/mshv` was never
+        // registered: nothing uses `HV` now.
         *HV.lock() = None;
     }
 }
@@ -156,7 +165,9 @@ impl MiscDevice for MshvDevice {
         match cmd {
             mshv_uapi::MSHV_CHECK_EXTENSION => mshv_caps::check_extension_ioctl(arg),
             mshv_uapi::MSHV_CREATE_PARTITION => mshv_partition::Partition::create(hv, arg),
-            mshv_uapi::MSHV_ROOT_HVCALL => mshv_passthru::root_hvcall(hv, None, arg),
+            mshv_uapi::MSHV_ROOT_HVCALL => {
+                mshv_passthru::root_hvcall(hv, mshv_passthru::Target::Root, arg)
+            }
             _ => Err(ENOTTY),
         }
     }

@@ -175,7 +175,9 @@ impl Partition {
             uapi::MSHV_CREATE_VP => Self::create_vp(this, arg),
             uapi::MSHV_SET_GUEST_MEMORY => this.set_guest_memory(arg).map(|()| 0),
             uapi::MSHV_GET_GPAP_ACCESS_BITMAP => this.access_bitmap(arg).map(|()| 0),
-            uapi::MSHV_ROOT_HVCALL => mshv_passthru::root_hvcall(&this.hv, Some(this.id), arg),
+            uapi::MSHV_ROOT_HVCALL => {
+                mshv_passthru::root_hvcall(&this.hv, mshv_passthru::Target::Partition(this.id), arg)
+            }
             _ => Err(ENOTTY),
         }
     }
@@ -244,21 +246,30 @@ impl Partition {
         if req.flags & !uapi::mem::FLAGS_MASK != 0 || req.rsvd != [0; 7] {
             return Err(EINVAL);
         }
-        Region::check_shape(&req)?;
         if req.flags & uapi::mem::UNMAP != 0 {
+            // The size and alignment are checked; a region past the GPA space is not found.
+            Region::check_alignment(&req)?;
             return self.unmap(&req);
         }
-        let mut region = Region::pin(&req)?;
+        let npages = Region::check_shape(&req)?;
         let mut inner = self.inner.lock();
+        // Overlap first, as upstream: EEXIST wins over a failure to pin.
         if inner
             .regions
             .iter()
-            .any(|r| r.overlaps(region.guest_pfn, region.npages))
+            .any(|r| r.overlaps(req.guest_pfn, npages))
         {
             return Err(EEXIST);
         }
         inner.regions.reserve(1, GFP_KERNEL)?;
-        region.map(&self.hv, self.id, self.super_pages)?;
+        let mut region = Region::pin(&req)?;
+        if let Err(e) = region.map(&self.hv, self.id, self.super_pages) {
+            if region.is_mapped() {
+                // The hypervisor may still map some of the pages: never unpin them.
+                region.leak();
+            }
+            return Err(e);
+        }
         // Cannot fail: room was reserved above.
         inner.regions.push(region, GFP_KERNEL)?;
         Ok(())
@@ -281,6 +292,13 @@ impl Partition {
         }
         if a.page_count > u64::from(GPAP_MAX_PAGES) {
             return Err(E2BIG);
+        }
+        // Past the GPA space: the hypervisor's INVALID_PARAMETER, said before any work.
+        if a.gpap_base
+            .checked_add(a.page_count)
+            .is_none_or(|end| end > crate::mshv_region::GFN_LIMIT)
+        {
+            return Err(EINVAL);
         }
         let mask = if a.access_type == gpap::TYPE_DIRTY {
             access_state::DIRTY
@@ -388,9 +406,21 @@ fn teardown(hv: &Hv, id: u64, inner: &mut Inner) {
             unmap_vp_pages(hv, id, idx as u32, pages);
         }
     }
-    teardown_step(id, "finalize", || hv.finalize_partition(id));
-    // Finalize unmapped every GPA: the pages can be unpinned.
-    inner.regions.clear();
+    let mut finalized = false;
+    teardown_step(id, "finalize", || {
+        hv.finalize_partition(id)?;
+        finalized = true;
+        Ok(())
+    });
+    if finalized {
+        // Finalize unmapped every GPA: the pages can be unpinned.
+        inner.regions.clear();
+    } else {
+        // The hypervisor may still map them: leave them pinned for good.
+        for r in inner.regions.drain_all() {
+            r.leak();
+        }
+    }
     teardown_step(id, "withdrawing its memory", || {
         hv.withdraw_all(id).map(|_| ())
     });

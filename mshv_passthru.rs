@@ -40,28 +40,44 @@ const SELF_CALLS: &[u16] = &[
     0x0101, // HvCallGetPartitionPropertyEx
 ];
 
-/// `MSHV_ROOT_HVCALL` for partition `pt`, or for the root itself with `None` (`/dev/mshv`).
+/// Whose fd the call came through.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// `/dev/mshv`: the root itself.
+    Root,
+    /// A partition fd.
+    Partition(u64),
+    /// A VP fd of a partition.
+    Vp(u64),
+}
+
+/// HvCallSetPartitionProperty: upstream allows it from partition fds only.
+const SET_PARTITION_PROPERTY: u16 = 0x0045;
+
+/// `MSHV_ROOT_HVCALL` through the fd `target` names.
 ///
 /// As upstream: the kernel writes the partition ID into the first 8 input bytes, deposits memory
-/// and retries when the hypervisor runs short, and writes the status and the reps completed back
-/// whether the call succeeded or not; the ioctl fails with the status's errno. Unlike upstream,
-/// the output bytes copied back are zeroed first, so nothing of earlier calls leaks.
-pub(crate) fn root_hvcall(hv: &Hv, pt: Option<u64>, arg: usize) -> Result<isize> {
+/// and retries when the hypervisor runs short, writes the status and the reps completed back
+/// whether the call succeeded or not, and copies the output back on success only; the ioctl
+/// fails with the status's errno. Unlike upstream, the output bytes start zeroed, so nothing
+/// of earlier calls leaks. A `CALL_PENDING` status (an asynchronous property change) is not
+/// waited for: it fails with `EIO`.
+pub(crate) fn root_hvcall(hv: &Hv, target: Target, arg: usize) -> Result<isize> {
+    let (pt, allowed) = match target {
+        Target::Root => (None, SELF_CALLS),
+        Target::Partition(id) | Target::Vp(id) => (Some(id), PARTITION_CALLS),
+    };
     let (mut reader, mut writer) =
         UserSlice::new(UserPtr::from_addr(arg), size_of::<RootHvcall>()).reader_writer();
     let mut args: RootHvcall = reader.read()?;
     let (in_sz, out_sz) = (usize::from(args.in_sz), usize::from(args.out_sz));
-    let allowed = if pt.is_some() {
-        PARTITION_CALLS
-    } else {
-        SELF_CALLS
-    };
     if args.status != 0
         || args.in_ptr == 0
         || !(8..=HV_PAGE_SIZE).contains(&in_sz)
         || args.rsvd != [0; 6]
         || (args.out_ptr != 0 && (out_sz == 0 || out_sz > HV_PAGE_SIZE))
         || !allowed.contains(&args.code)
+        || (matches!(target, Target::Vp(_)) && args.code == SET_PARTITION_PROPERTY)
     {
         return Err(EINVAL);
     }
@@ -84,7 +100,8 @@ pub(crate) fn root_hvcall(hv: &Hv, pt: Option<u64>, arg: usize) -> Result<isize>
     });
     args.status = status;
     args.reps = done as u16;
-    if out_len != 0 {
+    // As upstream: the output goes back only when the call succeeded.
+    if out_len != 0 && result.is_ok() {
         UserSlice::new(UserPtr::from_addr(args.out_ptr as usize), out_len)
             .writer()
             .write_slice(&output)?;

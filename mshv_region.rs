@@ -41,10 +41,15 @@ unsafe impl Send for Pinned {}
 unsafe impl Sync for Pinned {}
 
 impl Pinned {
-    /// Pins `npages` pages of the caller's memory from `uaddr`.
-    pub(crate) fn new(uaddr: u64, npages: usize, writable: bool) -> Result<Self> {
-        let mut pages = KVVec::with_capacity(npages, GFP_KERNEL)?;
-        let gup = bindings::FOLL_LONGTERM | if writable { bindings::FOLL_WRITE } else { 0 };
+    /// Pins `npages` pages of the caller's memory from `uaddr`; `longterm` for pins that last
+    /// (guest memory), not for the span of one call (VP state buffers, as upstream).
+    pub(crate) fn new(uaddr: u64, npages: usize, writable: bool, longterm: bool) -> Result<Self> {
+        // A huge request fails with ENOMEM rather than kvmalloc's warning about its size.
+        let mut pages = KVVec::with_capacity(npages, GFP_KERNEL | __GFP_NOWARN)?;
+        let mut gup = if writable { bindings::FOLL_WRITE } else { 0 };
+        if longterm {
+            gup |= bindings::FOLL_LONGTERM;
+        }
         while pages.len() < npages {
             let want = (npages - pages.len()).min(PIN_BATCH);
             let start = uaddr + (pages.len() * MSHV_HV_PAGE_SIZE) as u64;
@@ -77,7 +82,7 @@ impl Pinned {
 
     /// The PFNs of the pages.
     pub(crate) fn pfns(&self) -> Result<KVVec<u64>> {
-        let mut pfns = KVVec::with_capacity(self.pages.len(), GFP_KERNEL)?;
+        let mut pfns = KVVec::with_capacity(self.pages.len(), GFP_KERNEL | __GFP_NOWARN)?;
         for &p in self.pages.iter() {
             // SAFETY: By the type invariant `p` is a pinned page.
             let pfn = unsafe { crate::mshv_ffi::raw_page_pfn(p.cast()) };
@@ -125,13 +130,27 @@ pub(crate) struct Region {
 }
 
 impl Region {
-    /// Checks the size and alignment of a map or unmap request; returns its page count.
-    pub(crate) fn check_shape(req: &UserMemRegion) -> Result<u64> {
+    /// Checks the size and the alignment of a map or unmap request.
+    pub(crate) fn check_alignment(req: &UserMemRegion) -> Result {
         let page = MSHV_HV_PAGE_SIZE as u64;
         if req.size == 0 || req.size % page != 0 || req.userspace_addr % page != 0 {
             return Err(EINVAL);
         }
-        let npages = req.size / page;
+        Ok(())
+    }
+
+    /// Checks a map request's size, alignment and ranges; returns its page count.
+    pub(crate) fn check_shape(req: &UserMemRegion) -> Result<u64> {
+        Self::check_alignment(req)?;
+        let npages = req.size / MSHV_HV_PAGE_SIZE as u64;
+        // As upstream: the range must be userspace memory.
+        let (addr, size) = (
+            usize::try_from(req.userspace_addr),
+            usize::try_from(req.size),
+        );
+        if !matches!((addr, size), (Ok(a), Ok(s)) if crate::mshv_ffi::access_ok(a, s)) {
+            return Err(EINVAL);
+        }
         // Upstream checks neither; a region past the GPA space or wrapping around is refused.
         if req
             .guest_pfn
@@ -150,7 +169,7 @@ impl Region {
         let writable = req.flags & mem::WRITABLE != 0;
         check_vma(req.userspace_addr)?;
         let npages_usize = usize::try_from(npages).map_err(|_| EINVAL)?;
-        let pinned = Pinned::new(req.userspace_addr, npages_usize, writable)?;
+        let pinned = Pinned::new(req.userspace_addr, npages_usize, writable, true)?;
         let mut map_flags = map_flags::READABLE | map_flags::ADJUSTABLE;
         if writable {
             map_flags |= map_flags::WRITABLE;
@@ -210,6 +229,22 @@ impl Region {
             i = j;
         }
         Ok(())
+    }
+
+    /// Whether some of the region may still be mapped in the hypervisor.
+    pub(crate) fn is_mapped(&self) -> bool {
+        !self.runs.is_empty()
+    }
+
+    /// Gives up the region without unpinning its pages, which the hypervisor may still map:
+    /// a leak, but never guest access to freed memory.
+    pub(crate) fn leak(self) {
+        pr_err!(
+            "region at guest page {:#x}: {} pages stay pinned\n",
+            self.guest_pfn,
+            self.npages
+        );
+        core::mem::forget(self);
     }
 
     /// Unmaps the region from partition `pt`, run by run. On failure the runs not unmapped stay.

@@ -113,7 +113,7 @@ impl Vp {
                 // As every VP ioctl upstream: not while the VP runs.
                 let _run = this.run.lock();
                 let pt = &this.partition;
-                mshv_passthru::root_hvcall(&pt.hv, Some(pt.id), arg)
+                mshv_passthru::root_hvcall(&pt.hv, mshv_passthru::Target::Vp(pt.id), arg)
             }
             _ => Err(ENOTTY),
         }
@@ -176,7 +176,7 @@ impl Vp {
             if npages > (page - 40) / 8 {
                 return Err(EINVAL);
             }
-            let pinned = Pinned::new(buf as u64, npages, true)?;
+            let pinned = Pinned::new(buf as u64, npages, true, false)?;
             let pfns = pinned.pfns()?;
             return if set {
                 pt.hv

@@ -41,8 +41,8 @@ pub(crate) const REP_BATCH: usize = 0xfff;
 pub(crate) const GET_REGS_BATCH: usize = HV_PAGE_SIZE / 16;
 /// Registers per `HvCallSetVpRegisters`: a page of 32-byte associations after the header.
 pub(crate) const SET_REGS_BATCH: usize = (HV_PAGE_SIZE - 16) / 32;
-/// The compatibility version the driver asks for (`HV_COMPATIBILITY_21_H2`).
-const COMPATIBILITY_VERSION: u32 = 0x9;
+/// The compatibility version the driver asks for (`HV_COMPATIBILITY_21_H2`: 0x6 << 8 | 0x9).
+const COMPATIBILITY_VERSION: u32 = 0x609;
 
 impl Hv {
     /// `HvCallCreatePartition`; the root pays for the partition object. Returns its ID.
@@ -296,7 +296,8 @@ impl Hv {
         })
     }
 
-    /// `HvCallSetVpState` for a state passed in the input page after the header.
+    /// `HvCallSetVpState` for a state passed in the input page: the data is the variable
+    /// header, in 8-byte units (as upstream declares it).
     pub(crate) fn set_vp_state_bytes(
         &self,
         pt: u64,
@@ -305,12 +306,9 @@ impl Hv {
         data: &[u8],
     ) -> Result {
         let head = vp_state_head(pt, vp, state_type, 0);
-        let mut input = KVec::with_capacity(size_of::<VpStateIn>() + data.len(), GFP_KERNEL)?;
-        input.extend_from_slice(AsBytes::as_bytes(&head), GFP_KERNEL)?;
-        input.extend_from_slice(data, GFP_KERNEL)?;
-        self.with_deposits(pt, "VP state", |hv| {
-            hv.passthrough(code::SET_VP_STATE, &input, 0, 0, &mut []).1
-        })
+        let mut words = KVec::from_elem(0u64, data.len().div_ceil(8), GFP_KERNEL)?;
+        AsBytes::as_bytes_mut(&mut words[..])[..data.len()].copy_from_slice(data);
+        self.vp_state_pfns(code::SET_VP_STATE, head, &words)
     }
 
     /// `HvCallInstallIntercept`.
@@ -360,7 +358,7 @@ impl Hv {
             flags,
             ..Default::default()
         };
-        let out: DispatchVpOut = self.call_out(code::DISPATCH_VP, &input)?;
+        let out: DispatchVpOut = self.call_dispatch(code::DISPATCH_VP, &input)?;
         Ok((out.dispatch_state, out.dispatch_event))
     }
 
@@ -377,7 +375,7 @@ impl Hv {
             let head = GpaAccessStatesIn {
                 partition_id: pt,
                 flags,
-                gpa_page_number: gfn + (i * REP_BATCH) as u64,
+                gpa_page_number: gfn.checked_add((i * REP_BATCH) as u64).ok_or(EINVAL)?,
             };
             let count = batch.len();
             self.rep::<_, u64, _>(

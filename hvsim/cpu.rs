@@ -167,7 +167,8 @@ impl Cpu {
         }
         Cpu {
             gpr,
-            rip: get(reg::RIP).low,
+            // Real mode: a 16-bit instruction pointer.
+            rip: get(reg::RIP).low & 0xffff,
             rflags: get(reg::RFLAGS).low,
             cs: Seg::from_value(get(reg::CS)),
             ds: Seg::from_value(get(reg::DS)),
@@ -314,8 +315,23 @@ impl Cpu {
                     v.wrapping_sub(1)
                 };
                 self.set_r(n, wide, r);
+                // INC and DEC keep CF; ZF and SF come from the operand-size result.
+                let (mask, sign) = if wide == 4 {
+                    (0xffff_ffff, 1 << 31)
+                } else {
+                    (0xffff, 1 << 15)
+                };
                 let carry = self.rflags & CF != 0;
-                self.set_flags(u8::from(r & 0xffff != 0), carry);
+                self.rflags &= !(CF | ZF | SF);
+                if r & mask == 0 {
+                    self.rflags |= ZF;
+                }
+                if r & sign != 0 {
+                    self.rflags |= SF;
+                }
+                if carry {
+                    self.rflags |= CF;
+                }
             }
             0xeb | 0x74 | 0x75 => {
                 let rel = d.imm(self, mem, 1)? as u8 as i8;
@@ -376,7 +392,7 @@ impl Decoder {
 
     /// The address after the bytes fetched so far.
     fn next(&self) -> u64 {
-        self.start + u64::from(self.len)
+        self.start.wrapping_add(u64::from(self.len))
     }
 
     /// Fetches the next byte of the instruction.
@@ -450,8 +466,10 @@ fn message(vp_index: u32, cpu: &Cpu, exit: &Exit, len: u8, bytes: &[u8; 16]) -> 
         }
         Exit::Memory { gpa, .. } => {
             m[60] = len;
-            // The GPA is valid; no GVA (real mode has no paging).
-            m[61] = 1 << 1;
+            // Real mode has no paging: the GVA (the linear address) is the GPA, and both are
+            // valid.
+            m[61] = (1 << 0) | (1 << 1);
+            put(&mut m, 64, &gpa.to_le_bytes());
             put(&mut m, 72, &gpa.to_le_bytes());
             put(&mut m, 80, &bytes[..n]);
         }

@@ -190,8 +190,9 @@ fn require(p: &Partition, states: &[State], c: Control) -> Result<(), (u16, usiz
 
 fn create_partition(st: &mut SimState, c: Control, input: &[u8], out: &mut [u8]) -> Outcome {
     let i: CreatePartitionIn = head(input);
-    // Non-isolated partitions only; the padding is reserved.
-    if i.isolation_properties != 0 || i.padding != 0 {
+    // Non-isolated partitions only; the padding is reserved; the one compatibility version
+    // the simulator implements (HV_COMPATIBILITY_21_H2).
+    if i.isolation_properties != 0 || i.padding != 0 || i.compatibility_version != 0x609 {
         return Err(bad(status::INVALID_PARAMETER, c));
     }
     st.root.charge(PARTITION_PAGES).map_err(|s| bad(s, c))?;
@@ -335,7 +336,8 @@ fn deposit(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8]) -> Outcome
     let pool = st.pool(id).map_err(|s| bad(s, c))?;
     for r in range.clone() {
         let pfn: u64 = rd(input, 8 + r * 8).unwrap_or_default();
-        if !mshv_ffi::pfn_valid(pfn) {
+        // A page deposited twice would be withdrawn (and freed) twice.
+        if !mshv_ffi::pfn_valid(pfn) || pool.pfns.contains(&pfn) {
             return Err((status::INVALID_PARAMETER, r));
         }
         pool.deposit(pfn).map_err(|s| (s, r))?;
@@ -379,10 +381,13 @@ fn map_gpa(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8]) -> Outcome
         if !no_access && (!mshv_ffi::pfn_valid(pfn) || (large && pfn % PAGES_PER_LARGE_PAGE != 0)) {
             return Err((status::INVALID_PARAMETER, r));
         }
-        let gfn = i.target_gpa_base + r as u64 * step;
-        if gfn.checked_add(step).is_none_or(|end| end > GFN_LIMIT) {
+        let gfn = (r as u64)
+            .checked_mul(step)
+            .and_then(|o| i.target_gpa_base.checked_add(o));
+        let Some(gfn) = gfn.filter(|g| g.checked_add(step).is_some_and(|end| end <= GFN_LIMIT))
+        else {
             return Err((status::INVALID_PARAMETER, r));
-        }
+        };
         for k in 0..step {
             let pfn = if no_access { 0 } else { pfn + k };
             p.gpa
@@ -407,10 +412,13 @@ fn unmap_gpa(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8]) -> Outco
     let p = partition_of(st, input, c)?;
     require(p, &[State::Initialized], c)?;
     for r in range.clone() {
-        let gfn = i.target_gpa_base + r as u64 * step;
-        if gfn >= GFN_LIMIT {
+        let gfn = (r as u64)
+            .checked_mul(step)
+            .and_then(|o| i.target_gpa_base.checked_add(o));
+        let Some(gfn) = gfn.filter(|g| g.checked_add(step).is_some_and(|end| end <= GFN_LIMIT))
+        else {
             return Err((status::INVALID_PARAMETER, r));
-        }
+        };
         // Unmapping a page that is not mapped is not an error here.
         for k in 0..step {
             p.gpa.unmap(gfn + k, &mut p.pool);
@@ -472,10 +480,16 @@ fn delete_vp(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8]) -> Outco
     let p = partition_of(st, input, c)?;
     require(p, &[State::Initialized], c)?;
     p.vp(i.vp_index).map_err(|s| bad(s, c))?;
+    // Room in the pool for the VP's state pages first, so none is lost from the accounting.
+    let pages = vp_state_page::COUNT as usize;
+    p.pool
+        .pfns
+        .reserve(pages, GFP_ATOMIC)
+        .map_err(|_| bad(status::INSUFFICIENT_MEMORY, c))?;
     // PANIC: The VP was just found.
     let vp = p.vps[i.vp_index as usize].take().expect("VP exists");
     for pfn in vp.state_pages.into_iter().flatten() {
-        let _ = p.pool.pfns.push(pfn, GFP_ATOMIC);
+        let _ = p.pool.pfns.push_within_capacity(pfn);
     }
     p.pool.release(VP_PAGES);
     Ok(0)
@@ -525,15 +539,21 @@ fn get_registers(st: &mut SimState, c: Control, input: &[u8], out: &mut [u8]) ->
 fn set_registers(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8]) -> Outcome {
     let range = reps(st, c);
     let vp = vp_of(st, input, c)?;
+    let mut result = Ok(range.end);
     for r in range.clone() {
         let a: HvRegisterAssoc = rd(input, 16 + r * 32).unwrap_or_default();
         if !known_register(a.name) || a.reserved1 != 0 || a.reserved2 != 0 {
-            return Err((status::INVALID_PARAMETER, r));
+            result = Err((status::INVALID_PARAMETER, r));
+            break;
         }
-        vp.set_register(a.name, a.value).map_err(|s| (s, r))?;
+        if let Err(s) = vp.set_register(a.name, a.value) {
+            result = Err((s, r));
+            break;
+        }
     }
+    // The registers set before a failure are set: the register page shows them too.
     super::cpu::publish(vp);
-    Ok(range.end)
+    result
 }
 
 /// The VP a state-page call names, after checking its header.
@@ -613,10 +633,12 @@ fn vp_state(st: &mut SimState, c: Control, input: &[u8], out: &mut [u8]) -> Outc
         vp_state::SIM_PAGE => 2,
         vp_state::SIEF_PAGE => 3,
         vp_state::SYNTHETIC_TIMERS => {
-            if c.varhead_bytes() != 0 {
+            let n = super::TIMERS_STATE_SIZE;
+            // Set: the state is the variable header. Get: it comes back in the output page.
+            let expected = if set { n.div_ceil(8) * 8 } else { 0 };
+            if c.varhead_bytes() != expected {
                 return Err(bad(status::INVALID_HYPERCALL_INPUT, c));
             }
-            let n = super::TIMERS_STATE_SIZE;
             if set {
                 let data = input
                     .get(header..header + n)
@@ -708,10 +730,13 @@ fn access_states(st: &mut SimState, c: Control, input: &[u8], out: &mut [u8]) ->
     let p = st.partition(i.partition_id).map_err(|s| bad(s, c))?;
     require(p, &[State::Initialized], c)?;
     for r in range.clone() {
-        let gfn = i.gpa_page_number + r as u64;
-        if gfn >= GFN_LIMIT {
+        let Some(gfn) = i
+            .gpa_page_number
+            .checked_add(r as u64)
+            .filter(|g| *g < GFN_LIMIT)
+        else {
             return Err((status::INVALID_PARAMETER, r));
-        }
+        };
         out[r] = p.gpa.access_state(gfn, i.flags);
     }
     Ok(range.end)

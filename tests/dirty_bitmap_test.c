@@ -164,6 +164,10 @@ TEST_F(vm, bad_arguments)
 	errno = 0;
 	EXPECT_EQ(-1, bitmap(pt, 0, 0, 0, 1ULL << 32, bits));
 	EXPECT_EQ(E2BIG, errno);
+	/* Past the GPA space. */
+	errno = 0;
+	EXPECT_EQ(-1, bitmap(pt, 0, 0, ~0ULL - 1, 5000, bits));
+	EXPECT_EQ(EINVAL, errno);
 	errno = 0;
 	EXPECT_EQ(-1, bitmap(pt, 0, 0, 0, 16, (void *)8));
 	EXPECT_EQ(EFAULT, errno);

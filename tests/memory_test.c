@@ -145,6 +145,33 @@ TEST_F(pt, overlap_is_eexist)
 	EXPECT_EQ(0, set_mem(self->pt, 0xfc, self->mem + 8 * 4096, 4 * 4096, W, 0));
 }
 
+TEST_F(pt, overlap_is_checked_before_pinning)
+{
+	char *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(MAP_FAILED, ro);
+	ASSERT_EQ(0, set_mem(self->pt, 0x100, self->mem, 4 * 4096, W, 0));
+	/* Overlapping and unpinnable (writable over read-only memory): EEXIST, as upstream. */
+	errno = 0;
+	EXPECT_EQ(-1, set_mem(self->pt, 0x101, ro, 4096, W, 0));
+	EXPECT_EQ(EEXIST, errno);
+	munmap(ro, 4096);
+}
+
+TEST_F(pt, kernel_addresses_are_einval)
+{
+	errno = 0;
+	EXPECT_EQ(-1, set_mem(self->pt, 0, (void *)0xffffffff81000000UL, 4096, W, 0));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_F(pt, unmap_past_the_gpa_space_is_enoent)
+{
+	errno = 0;
+	EXPECT_EQ(-1, set_mem(self->pt, ~0ULL - 1, self->mem, self->size, U, 0));
+	EXPECT_EQ(ENOENT, errno);
+}
+
 TEST_F(pt, unmap_must_match)
 {
 	ASSERT_EQ(0, set_mem(self->pt, 0x100, self->mem, 4 * 4096, W, 0));

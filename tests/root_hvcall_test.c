@@ -100,7 +100,13 @@ TEST_F(vm, malformed_arguments)
 		EXPECT_EQ(-1, ioctl(self->vm->pt_fd, MSHV_ROOT_HVCALL, &bad[i])) TH_LOG("case %u", i);
 		EXPECT_EQ(EINVAL, errno) TH_LOG("case %u", i);
 	}
-	/* ...but /dev/mshv may only read properties of the root. */
+	/* ...not SetPartitionProperty on a VP fd (upstream: partition fds only)... */
+	bad[8] = self->a;
+	bad[8].code = HVCALL_SET_PARTITION_PROPERTY;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->vm->vp_fd[0], MSHV_ROOT_HVCALL, &bad[8]));
+	EXPECT_EQ(EINVAL, errno);
+	/* ...and /dev/mshv may only read properties of the root. */
 	errno = 0;
 	EXPECT_EQ(-1, ioctl(self->vm->mshv_fd, MSHV_ROOT_HVCALL, &bad[9]));
 	EXPECT_EQ(EINVAL, errno);
@@ -112,6 +118,19 @@ TEST_F(vm, malformed_arguments)
 	errno = 0;
 	EXPECT_EQ(-1, ioctl(self->vm->pt_fd, MSHV_ROOT_HVCALL, &bad[0]));
 	EXPECT_EQ(EFAULT, errno);
+}
+
+TEST_F(vm, output_goes_back_on_success_only)
+{
+	struct mshv_root_hvcall a = self->a;
+
+	/* A failing call with an output buffer that cannot be written: the status's errno. */
+	self->in.property_code = 0x12345678;
+	a.out_ptr = 8;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->vm->pt_fd, MSHV_ROOT_HVCALL, &a));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(HV_STATUS_UNKNOWN_PROPERTY, a.status);
 }
 
 TEST_HARNESS_MAIN
