@@ -18,8 +18,13 @@ use kernel::{
         file::FileDescriptorReservation,
         File, //
     },
+    mm::virt::VmaNew,
     prelude::*,
-    sync::aref::ARef,
+    sync::{
+        aref::ARef,
+        Arc,
+        ArcBorrow, //
+    },
     types::ForeignOwnable,
 };
 
@@ -100,10 +105,80 @@ pub(crate) unsafe fn take<T: ForeignOwnable>(file: *mut bindings::file) -> T {
     unsafe { T::from_foreign((*file).private_data) }
 }
 
-/// Converts an ioctl handler's result for the C caller.
-pub(crate) fn ioctl_result(r: Result<isize>) -> kernel::ffi::c_long {
-    match r {
+/// An object behind an fd made by [`install`] with an `Arc<Self>`.
+pub(crate) trait FdObject: Send + Sync + Sized + 'static {
+    /// The object's ioctls.
+    fn ioctl(this: ArcBorrow<'_, Self>, cmd: u32, arg: usize) -> Result<isize>;
+
+    /// `mmap` of the fd, with the VMA's page offset; absent (`ENODEV`) unless implemented.
+    fn mmap(_this: ArcBorrow<'_, Self>, _vma: &VmaNew, _pgoff: usize) -> Result {
+        Err(ENODEV)
+    }
+}
+
+/// The `unlocked_ioctl` of every [`FdObject`] fd.
+///
+/// # Safety
+///
+/// Called by the VFS on a file made by [`install`] with an `Arc<T>`.
+pub(crate) unsafe extern "C" fn fd_ioctl<T: FdObject>(
+    file: *mut bindings::file,
+    cmd: kernel::ffi::c_uint,
+    arg: kernel::ffi::c_ulong,
+) -> kernel::ffi::c_long {
+    // SAFETY: By the safety requirements the file holds an `Arc<T>`.
+    let this = unsafe { borrow::<Arc<T>>(file) };
+    match T::ioctl(this, cmd, arg) {
         Ok(v) => v as kernel::ffi::c_long,
         Err(e) => e.to_errno() as kernel::ffi::c_long,
     }
+}
+
+/// The `mmap` of every [`FdObject`] fd.
+///
+/// # Safety
+///
+/// Called by the VFS on a file made by [`install`] with an `Arc<T>`, with a new VMA.
+pub(crate) unsafe extern "C" fn fd_mmap<T: FdObject>(
+    file: *mut bindings::file,
+    vma: *mut bindings::vm_area_struct,
+) -> kernel::ffi::c_int {
+    // SAFETY: By the safety requirements the file holds an `Arc<T>`.
+    let this = unsafe { borrow::<Arc<T>>(file) };
+    // SAFETY: The VFS passes a VMA being set up, ours until we return.
+    let pgoff = unsafe { (*vma).vm_pgoff };
+    // SAFETY: As above.
+    let vma = unsafe { VmaNew::from_raw(vma) };
+    match T::mmap(this, vma, pgoff) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// The `release` of every [`FdObject`] fd: drops the fd's reference.
+///
+/// # Safety
+///
+/// Called by the VFS once, on a file made by [`install`] with an `Arc<T>`.
+pub(crate) unsafe extern "C" fn fd_release<T: FdObject>(
+    _inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> kernel::ffi::c_int {
+    // SAFETY: By the safety requirements the file holds an `Arc<T>`; this is its release.
+    drop(unsafe { take::<Arc<T>>(file) });
+    0
+}
+
+/// The file operations of an [`FdObject`] fd, with `mmap` when `mmap` is set.
+pub(crate) const fn fops<T: FdObject>(mmap: bool) -> FileOps {
+    FileOps(bindings::file_operations {
+        owner: kernel::module::this_module::<crate::LocalModule>().as_ptr(),
+        unlocked_ioctl: Some(fd_ioctl::<T>),
+        mmap: if mmap { Some(fd_mmap::<T>) } else { None },
+        compat_ioctl: bindings::compat_ptr_ioctl,
+        release: Some(fd_release::<T>),
+        llseek: Some(bindings::noop_llseek),
+        // SAFETY: All-zero is a valid `file_operations` (every other operation absent).
+        ..unsafe { core::mem::zeroed() }
+    })
 }

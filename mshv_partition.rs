@@ -10,7 +10,7 @@
 //! Lock order: the partition mutex, then a VP's run mutex is never taken inside it.
 
 use kernel::{
-    bindings, new_mutex,
+    new_mutex,
     prelude::*,
     sync::{
         Arc,
@@ -168,7 +168,7 @@ impl Partition {
     }
 
     /// The partition fd's ioctls.
-    fn ioctl(this: ArcBorrow<'_, Self>, cmd: u32, arg: usize) -> Result<isize> {
+    fn partition_ioctl(this: ArcBorrow<'_, Self>, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
             uapi::MSHV_CHECK_EXTENSION => mshv_caps::check_extension_ioctl(arg),
             uapi::MSHV_INITIALIZE_PARTITION => this.initialize().map(|()| 0),
@@ -435,42 +435,11 @@ impl PinnedDrop for Partition {
     }
 }
 
-/// The partition fd's `unlocked_ioctl`.
-///
-/// # Safety
-///
-/// Called by the VFS on a file made with [`PARTITION_FOPS`].
-unsafe extern "C" fn partition_ioctl(
-    file: *mut bindings::file,
-    cmd: kernel::ffi::c_uint,
-    arg: kernel::ffi::c_ulong,
-) -> kernel::ffi::c_long {
-    // SAFETY: The file was made by `Partition::create` with an `Arc<Partition>`.
-    let this = unsafe { mshv_fd::borrow::<Arc<Partition>>(file) };
-    mshv_fd::ioctl_result(Partition::ioctl(this, cmd, arg))
-}
-
-/// The partition fd's `release`: drops the fd's reference.
-///
-/// # Safety
-///
-/// Called by the VFS once, on a file made with [`PARTITION_FOPS`].
-unsafe extern "C" fn partition_release(
-    _inode: *mut bindings::inode,
-    file: *mut bindings::file,
-) -> kernel::ffi::c_int {
-    // SAFETY: The file was made by `Partition::create`; this is its release.
-    drop(unsafe { mshv_fd::take::<Arc<Partition>>(file) });
-    0
+impl mshv_fd::FdObject for Partition {
+    fn ioctl(this: ArcBorrow<'_, Self>, cmd: u32, arg: usize) -> Result<isize> {
+        Self::partition_ioctl(this, cmd, arg)
+    }
 }
 
 /// The partition fd's operations.
-pub(crate) static PARTITION_FOPS: FileOps = FileOps(bindings::file_operations {
-    owner: kernel::module::this_module::<crate::LocalModule>().as_ptr(),
-    unlocked_ioctl: Some(partition_ioctl),
-    compat_ioctl: bindings::compat_ptr_ioctl,
-    release: Some(partition_release),
-    llseek: Some(bindings::noop_llseek),
-    // SAFETY: All-zero is a valid `file_operations` (every other operation absent).
-    ..unsafe { core::mem::zeroed() }
-});
+pub(crate) static PARTITION_FOPS: FileOps = mshv_fd::fops::<Partition>(false);

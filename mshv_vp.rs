@@ -11,7 +11,6 @@
 use core::ptr::NonNull;
 
 use kernel::{
-    bindings,
     mm::virt::VmaNew,
     new_mutex,
     page::BorrowedPage,
@@ -104,7 +103,7 @@ impl Vp {
     }
 
     /// The VP fd's ioctls.
-    fn ioctl(this: ArcBorrow<'_, Self>, cmd: u32, arg: usize) -> Result<isize> {
+    fn vp_ioctl(this: ArcBorrow<'_, Self>, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
             uapi::MSHV_RUN_VP => this.run(arg).map(|()| 0),
             uapi::MSHV_GET_VP_STATE => this.state(arg, false).map(|()| 0),
@@ -239,7 +238,7 @@ impl Vp {
 impl Vp {
     /// `mmap` of the VP fd: the state pages, one per page offset (`MSHV_VP_MMAP_OFFSET_*`), each
     /// page of the mapping the page of its own offset (upstream maps the first one everywhere).
-    fn mmap(&self, vma: &VmaNew, pgoff: usize) -> Result {
+    fn map_pages(&self, vma: &VmaNew, pgoff: usize) -> Result {
         let npages = (vma.end() - vma.start()) >> 12;
         let last = pgoff.checked_add(npages).ok_or(EINVAL)?;
         if last > self.pages.0.len() {
@@ -265,64 +264,15 @@ impl Vp {
     }
 }
 
-/// The VP fd's `mmap`.
-///
-/// # Safety
-///
-/// Called by the VFS on a file made with [`VP_FOPS`], with a new VMA.
-unsafe extern "C" fn vp_mmap(
-    file: *mut bindings::file,
-    vma: *mut bindings::vm_area_struct,
-) -> kernel::ffi::c_int {
-    // SAFETY: The file was made by `Partition::create_vp` with an `Arc<Vp>`.
-    let this = unsafe { mshv_fd::borrow::<Arc<Vp>>(file) };
-    // SAFETY: The VFS passes a VMA being set up, ours until we return.
-    let pgoff = unsafe { (*vma).vm_pgoff };
-    // SAFETY: As above.
-    let vma = unsafe { VmaNew::from_raw(vma) };
-    match this.mmap(vma, pgoff) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
+impl mshv_fd::FdObject for Vp {
+    fn ioctl(this: ArcBorrow<'_, Self>, cmd: u32, arg: usize) -> Result<isize> {
+        Self::vp_ioctl(this, cmd, arg)
+    }
+
+    fn mmap(this: ArcBorrow<'_, Self>, vma: &VmaNew, pgoff: usize) -> Result {
+        this.map_pages(vma, pgoff)
     }
 }
 
-/// The VP fd's `unlocked_ioctl`.
-///
-/// # Safety
-///
-/// Called by the VFS on a file made with [`VP_FOPS`].
-unsafe extern "C" fn vp_ioctl(
-    file: *mut bindings::file,
-    cmd: kernel::ffi::c_uint,
-    arg: kernel::ffi::c_ulong,
-) -> kernel::ffi::c_long {
-    // SAFETY: The file was made by `Partition::create_vp` with an `Arc<Vp>`.
-    let this = unsafe { mshv_fd::borrow::<Arc<Vp>>(file) };
-    mshv_fd::ioctl_result(Vp::ioctl(this, cmd, arg))
-}
-
-/// The VP fd's `release`: drops the fd's reference (and so, perhaps, the partition's last).
-///
-/// # Safety
-///
-/// Called by the VFS once, on a file made with [`VP_FOPS`].
-unsafe extern "C" fn vp_release(
-    _inode: *mut bindings::inode,
-    file: *mut bindings::file,
-) -> kernel::ffi::c_int {
-    // SAFETY: The file was made by `Partition::create_vp`; this is its release.
-    drop(unsafe { mshv_fd::take::<Arc<Vp>>(file) });
-    0
-}
-
 /// The VP fd's operations.
-pub(crate) static VP_FOPS: FileOps = FileOps(bindings::file_operations {
-    owner: kernel::module::this_module::<crate::LocalModule>().as_ptr(),
-    unlocked_ioctl: Some(vp_ioctl),
-    mmap: Some(vp_mmap),
-    compat_ioctl: bindings::compat_ptr_ioctl,
-    release: Some(vp_release),
-    llseek: Some(bindings::noop_llseek),
-    // SAFETY: All-zero is a valid `file_operations` (every other operation absent).
-    ..unsafe { core::mem::zeroed() }
-});
+pub(crate) static VP_FOPS: FileOps = mshv_fd::fops::<Vp>(true);
