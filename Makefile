@@ -6,6 +6,7 @@
 # Development (installs its toolchain, builds a test kernel, boots QEMU):
 #   make check    every test; ends with "N passed, N failed"
 #   make demo     boot the test guest and show what /dev/mshv offers
+#   make bench    the benchmarks, in the test guest
 #   make MSHV_SIM=1   the simulator build (tests only; never for production)
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -29,7 +30,10 @@ clean:
 check:
 	@$(TESTBED_ENV) bash scripts/testbed.sh check
 
+bench:
+	@$(TESTBED_ENV) bash scripts/testbed.sh bench
+
 demo:
 	@$(TESTBED_ENV) bash scripts/testbed.sh demo
 
-.PHONY: all modules modules_install install clean check demo
+.PHONY: all modules modules_install install clean check demo bench

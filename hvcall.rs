@@ -660,6 +660,18 @@ impl Hv {
         &self,
         partition_id: u64,
         what: &str,
+        op: impl FnMut(&Self) -> Result<T, HvError>,
+    ) -> Result<T> {
+        self.with_deposits_from(partition_id, what, 0, op)
+    }
+
+    /// As [`Hv::with_deposits`], depositing at least `first` pages in the first round: for calls
+    /// known to need many (mapping guest memory: upstream deposits 256 pages).
+    pub(crate) fn with_deposits_from<T>(
+        &self,
+        partition_id: u64,
+        what: &str,
+        first: usize,
         mut op: impl FnMut(&Self) -> Result<T, HvError>,
     ) -> Result<T> {
         for round in 0..=MAX_DEPOSIT_ROUNDS {
@@ -673,11 +685,12 @@ impl Hv {
             if round == MAX_DEPOSIT_ROUNDS {
                 break;
             }
-            self.deposit(
-                short.partition_id,
-                short.pages_in_round(round),
-                short.contiguous,
-            )?;
+            let pages = Shortage {
+                pages: short.pages.max(first),
+                ..short
+            }
+            .pages_in_round(round);
+            self.deposit(short.partition_id, pages, short.contiguous)?;
         }
         pr_err!(
             "{what}: the hypervisor is still short of memory after {MAX_DEPOSIT_ROUNDS} deposits; giving up\n"

@@ -34,6 +34,9 @@ use crate::hv_defs::{
 
 /// PFNs per `HvCallMapGpaPages`: a page of them after the 24-byte header (509).
 pub(crate) const MAP_GPA_BATCH: usize = (HV_PAGE_SIZE - 24) / 8;
+/// Pages deposited at the first shortage of `HvCallMapGpaPages` (upstream's
+/// `HV_MAP_GPA_DEPOSIT_PAGES`): mapping needs many, one page at a time would double the calls.
+const MAP_GPA_DEPOSIT: usize = 256;
 /// Pages per `HvCallUnmapGpaPages` and per `HvCallGetGpaPagesAccessStates`: the rep field's
 /// limit (no input list; one output byte per page).
 pub(crate) const REP_BATCH: usize = 0xfff;
@@ -168,7 +171,7 @@ impl Hv {
             };
             let count = batch.len();
             let mut done = 0;
-            let r = self.with_deposits(pt, "map GPA pages", |hv| {
+            let r = self.with_deposits_from(pt, "map GPA pages", MAP_GPA_DEPOSIT, |hv| {
                 let (d, r) = hv.rep::<_, _, u64>(
                     code::MAP_GPA_PAGES,
                     &head,

@@ -5,6 +5,7 @@
 #                              "N passed, N failed" and exits non-zero on any failure
 #   scripts/testbed.sh demo    boots the guest, loads the simulator build, runs mshv-info and
 #                              the hello guest (mshv-hello)
+#   scripts/testbed.sh bench   the benchmarks (bench/mshv_bench.c), in a guest with 3 GiB
 #
 # Environment: KDIR (a Rust-enabled kernel build to use instead of the cached test kernel),
 # MSHV_QEMU_ACCEL (default tcg: this machine's /dev/kvm cannot boot a stock guest),
@@ -99,6 +100,7 @@ spec=$OUT/initramfs.list
 	for tool in mshv-info mshv-hello; do
 		echo "file /bin/$tool $MSHV_ROOT/build/tests/$tool 0755 0 0"
 	done
+	echo "file /bin/mshv_bench $MSHV_ROOT/build/tests/mshv_bench 0755 0 0"
 	echo "file /bin/mshv-ioctls-hello $MSHV_CACHE/cargo-target/x86_64-unknown-linux-gnu/release/mshv-ioctls-hello 0755 0 0"
 } >"$spec"
 "$KDIR/usr/gen_init_cpio" "$spec" | gzip -1 >"$OUT/initramfs.cpio.gz"
@@ -109,7 +111,7 @@ start=$(date +%s)
 timed_out=()
 rc=0
 timeout "$TIMEOUT" qemu-system-x86_64 \
-	-accel "$ACCEL" -cpu max -smp 2 -m 1G \
+	-accel "$ACCEL" -cpu max -smp 2 -m "$([ "$MODE" = bench ] && echo 3G || echo 1G)" \
 	-display none -monitor none -serial "file:$serial" -no-reboot \
 	-kernel "$KDIR/arch/x86/boot/bzImage" \
 	-initrd "$OUT/initramfs.cpio.gz" \
@@ -117,7 +119,7 @@ timeout "$TIMEOUT" qemu-system-x86_64 \
 [ "$rc" = 124 ] && timed_out=(--timed-out)
 log "guest ran $(($(date +%s) - start)) s"
 
-if [ "$MODE" = demo ]; then
+if [ "$MODE" = demo ] || [ "$MODE" = bench ]; then
 	sed -n '/^MSHV-GUEST-BEGIN/,/^MSHV-GUEST-END/p' "$serial" | sed '1d;$d'
 	grep -q '^MSHV-GUEST-END' "$serial"
 	exit $?
