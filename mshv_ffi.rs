@@ -30,6 +30,7 @@ mod raw {
         pub(super) fn mshv_rs_page_address(page: *mut c_void) -> *mut c_void;
         pub(super) fn mshv_rs_touch_nmi_watchdog();
         pub(super) fn mshv_rs_cond_resched();
+        pub(super) fn mshv_rs_fatal_signal_pending() -> bool;
         pub(super) fn mshv_rs_preempt_disable();
         pub(super) fn mshv_rs_preempt_enable();
         pub(super) fn mshv_rs_folio_order(page: *mut c_void) -> kernel::ffi::c_uint;
@@ -184,6 +185,25 @@ pub(crate) fn vma_flags(addr: usize) -> Result<usize> {
 pub(crate) fn access_ok(addr: usize, size: usize) -> bool {
     // SAFETY: `access_ok` only compares the range with the user address limit.
     unsafe { raw::mshv_rs_access_ok(addr, size) }
+}
+
+/// Locks `m` the way `mutex_lock_killable()` does: waits, but gives up with `EINTR` when the
+/// task is being killed, so a task stuck behind a long holder (a running VP) stays killable.
+/// The kernel crate's mutex has no killable lock; this waits a tick at a time.
+pub(crate) fn lock_killable<T>(
+    m: &kernel::sync::Mutex<T>,
+) -> Result<kernel::sync::MutexGuard<'_, T>> {
+    loop {
+        if let Some(guard) = m.try_lock() {
+            return Ok(guard);
+        }
+        // SAFETY: A plain query of the current task.
+        if unsafe { raw::mshv_rs_fatal_signal_pending() } {
+            return Err(EINTR);
+        }
+        // SAFETY: Called from process context (ioctls); wakes early on a fatal signal.
+        unsafe { bindings::schedule_timeout_killable(1) };
+    }
 }
 
 /// Yields the CPU if a reschedule is due (long loops in process context).

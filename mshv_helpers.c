@@ -8,6 +8,7 @@
 #include <linux/mmap_lock.h>
 #include <linux/nmi.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 #include <asm/io.h>
 
@@ -108,4 +109,9 @@ void mshv_rs_preempt_disable(void)
 void mshv_rs_preempt_enable(void)
 {
 	preempt_enable();
+}
+
+bool mshv_rs_fatal_signal_pending(void)
+{
+	return fatal_signal_pending(current);
 }

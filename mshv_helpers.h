@@ -20,6 +20,7 @@ struct page *mshv_rs_pfn_to_page(u64 pfn);
 void *mshv_rs_page_address(struct page *page);
 void mshv_rs_touch_nmi_watchdog(void);
 void mshv_rs_cond_resched(void);
+bool mshv_rs_fatal_signal_pending(void);
 void mshv_rs_preempt_disable(void);
 void mshv_rs_preempt_enable(void);
 unsigned int mshv_rs_folio_order(struct page *page);

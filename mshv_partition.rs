@@ -33,7 +33,7 @@ use crate::{
         self,
         FileOps, //
     },
-    mshv_passthru,
+    mshv_ffi, mshv_passthru,
     mshv_region::Region,
     mshv_uapi::{
         self as uapi,
@@ -184,7 +184,7 @@ impl Partition {
 
     /// `MSHV_INITIALIZE_PARTITION`; initializing twice is not an error.
     fn initialize(&self) -> Result {
-        let mut inner = self.inner.lock();
+        let mut inner = mshv_ffi::lock_killable(&self.inner)?;
         if !inner.initialized {
             self.hv.initialize_partition(self.id)?;
             inner.initialized = true;
@@ -201,7 +201,7 @@ impl Partition {
             return Err(EINVAL);
         }
         let idx = args.vp_index as usize;
-        let mut inner = this.inner.lock();
+        let mut inner = mshv_ffi::lock_killable(&this.inner)?;
         if inner.vps.get(idx).is_some_and(|v| v.is_some()) {
             return Err(EEXIST);
         }
@@ -252,7 +252,7 @@ impl Partition {
             return self.unmap(&req);
         }
         let npages = Region::check_shape(&req)?;
-        let mut inner = self.inner.lock();
+        let mut inner = mshv_ffi::lock_killable(&self.inner)?;
         // Overlap first, as upstream: EEXIST wins over a failure to pin.
         if inner
             .regions
@@ -342,7 +342,7 @@ impl Partition {
 
     /// Unmaps the region `req` names exactly.
     fn unmap(&self, req: &UserMemRegion) -> Result {
-        let mut inner = self.inner.lock();
+        let mut inner = mshv_ffi::lock_killable(&self.inner)?;
         let i = inner
             .regions
             .iter()

@@ -110,7 +110,7 @@ impl Vp {
             uapi::MSHV_SET_VP_STATE => this.state(arg, true).map(|()| 0),
             uapi::MSHV_ROOT_HVCALL => {
                 // As every VP ioctl upstream: not while the VP runs.
-                let _run = this.run.lock();
+                let _run = mshv_ffi::lock_killable(&this.run)?;
                 let pt = &this.partition;
                 mshv_passthru::root_hvcall(&pt.hv, mshv_passthru::Target::Vp(pt.id), arg)
             }
@@ -121,7 +121,7 @@ impl Vp {
     /// `MSHV_GET_VP_STATE` and, with `set`, `MSHV_SET_VP_STATE`.
     fn state(&self, arg: usize, set: bool) -> Result {
         // As every VP ioctl upstream: not while the VP runs.
-        let _run = self.run.lock();
+        let _run = mshv_ffi::lock_killable(&self.run)?;
         let ptr = UserPtr::from_addr(arg);
         let args: GetSetVpState = UserSlice::new(ptr, size_of::<GetSetVpState>())
             .reader()
@@ -200,7 +200,7 @@ impl Vp {
     /// `MSHV_RUN_VP`.
     fn run(&self, arg: usize) -> Result {
         let mut writer = UserSlice::new(UserPtr::from_addr(arg), uapi::MSHV_RUN_VP_BUF_SZ).writer();
-        let mut st = self.run.lock();
+        let mut st = mshv_ffi::lock_killable(&self.run)?;
         let pt = &self.partition;
         if !st.pending {
             loop {

@@ -5,7 +5,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -187,6 +189,48 @@ TEST(vp_fd_unknown_ioctls_are_enotty)
 	errno = 0;
 	EXPECT_EQ(-1, ioctl(vm->vp_fd[0], MSHV_INITIALIZE_PARTITION));
 	EXPECT_EQ(ENOTTY, errno);
+	vm_destroy(vm);
+}
+
+static void *run_until_signalled(void *arg)
+{
+	struct hv_message msg;
+	long r = __vp_run(*(int *)arg, &msg);
+
+	return (void *)(r == -1 && errno == EINTR ? 0L : 1L);
+}
+
+TEST(waiting_for_a_running_vp_is_killable)
+{
+	static const __u8 spin[] = { 0xeb, 0xfe };
+	struct mshv_vm *vm = vm_create_with_one_vp(0x10000);
+	struct sigaction sa = { .sa_handler = on_alarm };
+	int vp = vm->vp_fd[0], status;
+	pthread_t runner;
+	void *ret;
+	pid_t child;
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	vm_load(vm, CODE_GPA, spin, sizeof(spin));
+	vp_set_entry(vp, CODE_GPA);
+	ASSERT_EQ(0, pthread_create(&runner, NULL, run_until_signalled, &vp));
+	usleep(300000);
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		/* Waits for the running VP, as upstream does; must stay killable. */
+		vp_get_reg(vp, HV_X64_REGISTER_RIP);
+		_exit(0);
+	}
+	usleep(300000);
+	ASSERT_EQ(0, kill(child, SIGKILL));
+	usleep(500000);
+	/* The child died of SIGKILL while the VP still ran. */
+	ASSERT_EQ(child, waitpid(child, &status, WNOHANG));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	ASSERT_EQ(0, pthread_kill(runner, SIGUSR1));
+	ASSERT_EQ(0, pthread_join(runner, &ret));
+	EXPECT_EQ(NULL, ret);
 	vm_destroy(vm);
 }
 
