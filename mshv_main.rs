@@ -43,6 +43,7 @@ mod hvsim;
 mod mshv_caps;
 mod mshv_fd;
 mod mshv_ffi;
+mod mshv_irq;
 mod mshv_partition;
 mod mshv_passthru;
 mod mshv_platform;

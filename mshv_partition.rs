@@ -10,12 +10,13 @@
 //! Lock order: the partition mutex, then a VP's run mutex is never taken inside it.
 
 use kernel::{
-    new_mutex,
+    new_mutex, new_spinlock,
     prelude::*,
     sync::{
         Arc,
         ArcBorrow,
-        Mutex, //
+        Mutex,
+        SpinLock, //
     },
     uaccess::UserSlice,
 };
@@ -33,7 +34,9 @@ use crate::{
         self,
         FileOps, //
     },
-    mshv_ffi, mshv_passthru,
+    mshv_ffi,
+    mshv_irq::Routing,
+    mshv_passthru,
     mshv_region::Region,
     mshv_uapi::{
         self as uapi,
@@ -83,6 +86,9 @@ pub(crate) struct Partition {
     pub(crate) id: u64,
     /// Created with `MSHV_PT_BIT_GPA_SUPER_PAGES`: guest memory may be mapped with 2M pages.
     super_pages: bool,
+    /// The MSI routing table; swapped whole, so readers never see a torn one.
+    #[pin]
+    routing: SpinLock<Option<Arc<Routing>>>,
     #[pin]
     inner: Mutex<Inner>,
 }
@@ -149,6 +155,7 @@ impl Partition {
                 hv: hv.clone(),
                 id,
                 super_pages: flags & pt::GPA_SUPER_PAGES != 0,
+                routing <- new_spinlock!(None, "mshv_routing"),
                 inner <- new_mutex!(Inner {
                     initialized: false,
                     vps: KVec::new(),
@@ -175,6 +182,14 @@ impl Partition {
             uapi::MSHV_CREATE_VP => Self::create_vp(this, arg),
             uapi::MSHV_SET_GUEST_MEMORY => this.set_guest_memory(arg).map(|()| 0),
             uapi::MSHV_GET_GPAP_ACCESS_BITMAP => this.access_bitmap(arg).map(|()| 0),
+            uapi::MSHV_SET_MSI_ROUTING => {
+                let new = Routing::from_user(arg)?;
+                let old = core::mem::replace(&mut *this.routing.lock(), new);
+                // Outside the spinlock: the last reference frees a table that may be vmalloc'ed,
+                // and `vfree` may sleep.
+                drop(old);
+                Ok(0)
+            }
             uapi::MSHV_ROOT_HVCALL => {
                 mshv_passthru::root_hvcall(&this.hv, mshv_passthru::Target::Partition(this.id), arg)
             }

@@ -46,6 +46,8 @@ pub(crate) mod cap {
     pub(crate) const VP_STATE: u32 = 0x17;
     /// `MSHV_GET_GPAP_ACCESS_BITMAP`; the value is the page count limit of one call.
     pub(crate) const GPAP_ACCESS_BITMAP: u32 = 0x18;
+    /// `MSHV_SET_MSI_ROUTING`; the value is the number of GSIs.
+    pub(crate) const MSI_ROUTING: u32 = 0x19;
 }
 
 /// `MSHV_PT_BIT_*`: partition flags.
@@ -131,6 +133,27 @@ pub(crate) struct RootHvcall {
     pub(crate) out_ptr: u64,
 }
 
+/// `MSHV_MAX_GUEST_IRQS`.
+pub(crate) const MSHV_MAX_GUEST_IRQS: u32 = 4096;
+
+/// `struct mshv_user_irq_table` without its entries.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct UserIrqTable {
+    pub(crate) nr: u32,
+    pub(crate) rsvd: u32,
+}
+
+/// `struct mshv_user_irq_entry`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct UserIrqEntry {
+    pub(crate) gsi: u32,
+    pub(crate) address_lo: u32,
+    pub(crate) address_hi: u32,
+    pub(crate) data: u32,
+}
+
 /// `MSHV_GPAP_ACCESS_TYPE_*` and `MSHV_GPAP_ACCESS_OP_*`.
 pub(crate) mod gpap {
     pub(crate) const TYPE_ACCESSED: u8 = 0;
@@ -175,6 +198,8 @@ pub(crate) struct GetSetVpState {
 }
 
 plain_data!(
+    UserIrqTable = 8,
+    UserIrqEntry = 16,
     GpapAccessBitmap = 32,
     GetSetVpState = 16,
     CreatePartition = 16,
@@ -194,6 +219,8 @@ pub(crate) const MSHV_INITIALIZE_PARTITION: u32 = _IO(MSHV_IOCTL, 0x00);
 pub(crate) const MSHV_CREATE_VP: u32 = _IOW::<CreateVp>(MSHV_IOCTL, 0x01);
 /// Partition fd: map or unmap guest memory.
 pub(crate) const MSHV_SET_GUEST_MEMORY: u32 = _IOW::<UserMemRegion>(MSHV_IOCTL, 0x02);
+/// Partition fd: replace the MSI routing table.
+pub(crate) const MSHV_SET_MSI_ROUTING: u32 = _IOW::<UserIrqTable>(MSHV_IOCTL, 0x05);
 /// Partition fd: accessed or dirty bits of guest pages.
 pub(crate) const MSHV_GET_GPAP_ACCESS_BITMAP: u32 = _IOWR::<GpapAccessBitmap>(MSHV_IOCTL, 0x06);
 /// Partition and VP fds, `/dev/mshv`: an allowed hypercall.
@@ -260,6 +287,17 @@ pub(crate) const CONSTANTS: &[(&str, u64)] = &[
     (
         "MSHV_CAP_GPAP_ACCESS_BITMAP",
         cap::GPAP_ACCESS_BITMAP as u64,
+    ),
+    ("MSHV_CAP_MSI_ROUTING", cap::MSI_ROUTING as u64),
+    ("MSHV_MAX_GUEST_IRQS", MSHV_MAX_GUEST_IRQS as u64),
+    ("MSHV_SET_MSI_ROUTING", MSHV_SET_MSI_ROUTING as u64),
+    (
+        "sizeof(struct mshv_user_irq_table)",
+        size_of::<UserIrqTable>() as u64,
+    ),
+    (
+        "sizeof(struct mshv_user_irq_entry)",
+        size_of::<UserIrqEntry>() as u64,
     ),
     (
         "MSHV_GET_GPAP_ACCESS_BITMAP",
@@ -390,6 +428,7 @@ mod tests {
         assert_eq!(MSHV_RUN_VP, 0x8100_B800);
         assert_eq!(MSHV_GET_VP_STATE, 0xC010_B801);
         assert_eq!(MSHV_GET_GPAP_ACCESS_BITMAP, 0xC020_B806);
+        assert_eq!(MSHV_SET_MSI_ROUTING, 0x4008_B805);
         assert_eq!(MSHV_SET_VP_STATE, 0xC010_B802);
     }
 }

@@ -49,6 +49,8 @@
 #define MSHV_CAP_VP_STATE		0x17
 /* MSHV_GET_GPAP_ACCESS_BITMAP; the value is the largest page_count of one call */
 #define MSHV_CAP_GPAP_ACCESS_BITMAP	0x18
+/* MSHV_SET_MSI_ROUTING; the value is the number of GSIs (MSHV_MAX_GUEST_IRQS) */
+#define MSHV_CAP_MSI_ROUTING		0x19
 
 /*
  * /dev/mshv and partition fds: is a capability supported?
@@ -180,10 +182,31 @@ struct mshv_gpap_access_bitmap {
 	__u64 bitmap_ptr;
 };
 
+/* GSIs a partition's MSI routing table may name: 0 to MSHV_MAX_GUEST_IRQS - 1 */
+#define MSHV_MAX_GUEST_IRQS	4096
+
+struct mshv_user_irq_entry {
+	__u32 gsi;
+	__u32 address_lo;
+	__u32 address_hi;		/* MBZ: no extended destination */
+	__u32 data;
+};
+
+/*
+ * MSHV_SET_MSI_ROUTING: the partition's whole routing table, replaced at once
+ * (nr 0 empties it); one entry per GSI.
+ */
+struct mshv_user_irq_table {
+	__u32 nr;
+	__u32 rsvd;			/* MBZ */
+	struct mshv_user_irq_entry entries[];
+};
+
 /* Partition fds */
 #define MSHV_INITIALIZE_PARTITION	_IO(MSHV_IOCTL, 0x00)
 #define MSHV_CREATE_VP			_IOW(MSHV_IOCTL, 0x01, struct mshv_create_vp)
 #define MSHV_SET_GUEST_MEMORY		_IOW(MSHV_IOCTL, 0x02, struct mshv_user_mem_region)
+#define MSHV_SET_MSI_ROUTING		_IOW(MSHV_IOCTL, 0x05, struct mshv_user_irq_table)
 #define MSHV_GET_GPAP_ACCESS_BITMAP	_IOWR(MSHV_IOCTL, 0x06, struct mshv_gpap_access_bitmap)
 /* Partition and VP fds, and /dev/mshv */
 #define MSHV_ROOT_HVCALL		_IOWR(MSHV_IOCTL, 0x07, struct mshv_root_hvcall)

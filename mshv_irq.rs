@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The partition's MSI routing table: GSI to MSI address and data, replaced whole by
+//! `MSHV_SET_MSI_ROUTING`.
+//!
+//! A table is immutable once made; the partition swaps an `Arc` to it under a spinlock, so a
+//! reader holds either the old table or the new one, never a mix (upstream's seqcount reads
+//! could see a torn entry).
+
+use kernel::{
+    prelude::*,
+    sync::Arc,
+    uaccess::UserSlice, //
+};
+
+use crate::mshv_uapi::{
+    UserIrqEntry,
+    UserIrqTable,
+    MSHV_MAX_GUEST_IRQS, //
+};
+
+/// An MSI, decoded for `HvCallAssertVirtualInterrupt`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Msi {
+    /// The vector (data bits 7:0).
+    pub(crate) vector: u32,
+    /// The destination APIC ID, which is the VP index (address bits 19:12).
+    pub(crate) apic_id: u32,
+    /// The delivery mode (data bits 10:8).
+    pub(crate) delivery: u32,
+    /// Level-triggered (data bit 15).
+    pub(crate) level: bool,
+    /// Logical destination mode (address bit 2).
+    pub(crate) logical: bool,
+}
+
+impl Msi {
+    /// Decodes an MSI address (low half) and data.
+    pub(crate) fn decode(address_lo: u32, data: u32) -> Self {
+        Msi {
+            vector: data & 0xff,
+            apic_id: (address_lo >> 12) & 0xff,
+            delivery: (data >> 8) & 0x7,
+            level: data & (1 << 15) != 0,
+            logical: address_lo & (1 << 2) != 0,
+        }
+    }
+}
+
+/// A routing table, indexed by GSI.
+pub(crate) struct Routing {
+    routes: KVVec<Option<Msi>>,
+}
+
+impl Routing {
+    /// Reads and checks the table `MSHV_SET_MSI_ROUTING` passes at `arg`; `None` for an empty
+    /// one. As upstream: more than `MSHV_MAX_GUEST_IRQS` entries, nonzero `rsvd`, a GSI out of
+    /// range, a nonzero `address_hi` (no extended destination) or a GSI named twice are `EINVAL`.
+    pub(crate) fn from_user(arg: usize) -> Result<Option<Arc<Self>>> {
+        let ptr = UserPtr::from_addr(arg);
+        let head: UserIrqTable = UserSlice::new(ptr, size_of::<UserIrqTable>())
+            .reader()
+            .read()?;
+        if head.nr > MSHV_MAX_GUEST_IRQS || head.rsvd != 0 {
+            return Err(EINVAL);
+        }
+        if head.nr == 0 {
+            return Ok(None);
+        }
+        let n = head.nr as usize;
+        let mut reader = UserSlice::new(
+            ptr.wrapping_byte_add(size_of::<UserIrqTable>()),
+            n * size_of::<UserIrqEntry>(),
+        )
+        .reader();
+        let mut entries = KVVec::with_capacity(n, GFP_KERNEL)?;
+        let mut highest = 0;
+        for _ in 0..n {
+            let e: UserIrqEntry = reader.read()?;
+            if e.gsi >= MSHV_MAX_GUEST_IRQS || e.address_hi != 0 {
+                return Err(EINVAL);
+            }
+            highest = highest.max(e.gsi);
+            entries.push(e, GFP_KERNEL)?;
+        }
+        let mut routes = KVVec::from_elem(None, highest as usize + 1, GFP_KERNEL)?;
+        for e in entries.iter() {
+            let slot = &mut routes[e.gsi as usize];
+            // One route per GSI (GSI 0 included: upstream once missed its duplicates).
+            if slot.is_some() {
+                return Err(EINVAL);
+            }
+            *slot = Some(Msi::decode(e.address_lo, e.data));
+        }
+        Ok(Some(Arc::new(Routing { routes }, GFP_KERNEL)?))
+    }
+
+    /// The route of `gsi`, if any.
+    #[expect(
+        dead_code,
+        reason = "irqfd (the next capability) resolves GSIs through it"
+    )]
+    pub(crate) fn lookup(&self, gsi: u32) -> Option<Msi> {
+        self.routes.get(gsi as usize).copied().flatten()
+    }
+}
+
+#[kunit_tests(mshv_irq)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn msi_decode() {
+        // Vector 0x31, APIC ID 2, fixed, edge, physical.
+        assert_eq!(
+            Msi::decode(0xfee0_2000, 0x0031),
+            Msi {
+                vector: 0x31,
+                apic_id: 2,
+                delivery: 0,
+                level: false,
+                logical: false
+            }
+        );
+        // Level-triggered, lowest priority, logical.
+        let m = Msi::decode(0xfee0_1004, 0x8131);
+        assert_eq!(
+            (m.apic_id, m.delivery, m.level, m.logical),
+            (1, 1, true, true)
+        );
+    }
+}
