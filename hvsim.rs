@@ -413,6 +413,21 @@ impl HvSim {
         Some(u128::from(r.low) | (u128::from(r.high) << 64))
     }
 
+    /// Every asserted, not yet taken interrupt: (partition ID, VP index, vector).
+    pub(crate) fn all_pending(&self) -> Result<KVec<(u64, u32, u32)>> {
+        let st = self.st.lock();
+        let mut all = KVec::new();
+        for (i, p) in st.partitions.iter().enumerate() {
+            let Some(p) = p else { continue };
+            for (idx, vp) in p.vps.iter().enumerate() {
+                for v in vp.iter().flat_map(|vp| vp.pending.iter()) {
+                    all.push((i as u64 + 1, idx as u32, *v), GFP_ATOMIC)?;
+                }
+            }
+        }
+        Ok(all)
+    }
+
     /// Interrupt vectors asserted to VP `vp` and not yet taken.
     pub(crate) fn pending_interrupts(&self, id: u64, vp: u32) -> usize {
         let mut st = self.st.lock();

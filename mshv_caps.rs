@@ -55,6 +55,11 @@ pub(crate) static CAPS: &[Cap] = &[
         answer: Answer::Value(crate::mshv_uapi::MSHV_MAX_GUEST_IRQS),
     },
     Cap {
+        id: cap::IRQFD,
+        name: "MSHV_CAP_IRQFD",
+        answer: Answer::Value(1),
+    },
+    Cap {
         id: cap::GPAP_ACCESS_BITMAP,
         name: "MSHV_CAP_GPAP_ACCESS_BITMAP",
         answer: Answer::Value(crate::mshv_partition::GPAP_MAX_PAGES),

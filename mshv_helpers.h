@@ -28,4 +28,17 @@ bool mshv_rs_access_ok(unsigned long addr, unsigned long size);
 int mshv_rs_vma_flags(unsigned long addr, unsigned long *flags);
 bool mshv_rs_irqs_disabled(void);
 
+/* mshv_irqfd_glue.c: an irqfd's eventfd wait entry and injection work. */
+struct mshv_rs_irqfd;
+struct mshv_rs_irqfd *mshv_rs_irqfd_new(int fd, const void *owner, u32 gsi);
+const void *mshv_rs_irqfd_ctx(const struct mshv_rs_irqfd *irqfd);
+u32 mshv_rs_irqfd_gsi(const struct mshv_rs_irqfd *irqfd);
+bool mshv_rs_irqfd_hup(const struct mshv_rs_irqfd *irqfd);
+void mshv_rs_irqfd_arm(struct mshv_rs_irqfd *irqfd);
+void mshv_rs_irqfd_free(struct mshv_rs_irqfd *irqfd);
+const void *mshv_rs_eventfd_ctx_get(int fd);
+void mshv_rs_eventfd_ctx_put(const void *ctx);
+/* In Rust (mshv_irqfd.rs); the injection work item calls it, in process context. */
+void mshv_rs_irqfd_inject(const void *owner, u32 gsi);
+
 #endif /* MSHV_HELPERS_H */

@@ -96,10 +96,6 @@ impl Routing {
     }
 
     /// The route of `gsi`, if any.
-    #[expect(
-        dead_code,
-        reason = "irqfd (the next capability) resolves GSIs through it"
-    )]
     pub(crate) fn lookup(&self, gsi: u32) -> Option<Msi> {
         self.routes.get(gsi as usize).copied().flatten()
     }

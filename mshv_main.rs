@@ -44,6 +44,7 @@ mod mshv_caps;
 mod mshv_fd;
 mod mshv_ffi;
 mod mshv_irq;
+mod mshv_irqfd;
 mod mshv_partition;
 mod mshv_passthru;
 mod mshv_platform;

@@ -25,6 +25,7 @@ use crate::{
     hv_defs::{
         access_flags,
         access_state,
+        interrupt,
         partition_flags as hvpf,
         vp_state_page, //
     },
@@ -36,6 +37,10 @@ use crate::{
     },
     mshv_ffi,
     mshv_irq::Routing,
+    mshv_irqfd::{
+        EventfdCtx,
+        Irqfd, //
+    },
     mshv_passthru,
     mshv_region::Region,
     mshv_uapi::{
@@ -76,6 +81,7 @@ struct Inner {
     /// For each VP index, the VP's state pages once the VP exists.
     vps: KVec<Option<VpPages>>,
     regions: KVec<Region>,
+    irqfds: KVec<Irqfd>,
 }
 
 /// A partition.
@@ -156,11 +162,7 @@ impl Partition {
                 id,
                 super_pages: flags & pt::GPA_SUPER_PAGES != 0,
                 routing <- new_spinlock!(None, "mshv_routing"),
-                inner <- new_mutex!(Inner {
-                    initialized: false,
-                    vps: KVec::new(),
-                    regions: KVec::new(),
-                }, "mshv_partition"),
+                inner <- new_mutex!(Inner::empty(), "mshv_partition"),
             }),
             GFP_KERNEL,
         );
@@ -182,6 +184,7 @@ impl Partition {
             uapi::MSHV_CREATE_VP => Self::create_vp(this, arg),
             uapi::MSHV_SET_GUEST_MEMORY => this.set_guest_memory(arg).map(|()| 0),
             uapi::MSHV_GET_GPAP_ACCESS_BITMAP => this.access_bitmap(arg).map(|()| 0),
+            uapi::MSHV_IRQFD => this.irqfd(arg).map(|()| 0),
             uapi::MSHV_SET_MSI_ROUTING => {
                 let new = Routing::from_user(arg)?;
                 let old = core::mem::replace(&mut *this.routing.lock(), new);
@@ -194,6 +197,68 @@ impl Partition {
                 mshv_passthru::root_hvcall(&this.hv, mshv_passthru::Target::Partition(this.id), arg)
             }
             _ => Err(ENOTTY),
+        }
+    }
+
+    /// `MSHV_IRQFD`: assigns or deassigns an irqfd.
+    fn irqfd(&self, arg: usize) -> Result {
+        let a: uapi::UserIrqfd =
+            UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::UserIrqfd>())
+                .reader()
+                .read()?;
+        if a.flags & !uapi::irqfd::FLAGS_MASK != 0 {
+            return Err(EINVAL);
+        }
+        if a.flags & uapi::irqfd::DEASSIGN != 0 {
+            // As upstream: every irqfd of this eventfd and GSI goes; none is not an error.
+            let ctx = EventfdCtx::get(a.fd)?;
+            let mut inner = mshv_ffi::lock_killable(&self.inner)?;
+            // Dropping an irqfd waits for an injection in flight (which does not take this
+            // lock): once this returns, the eventfd raises nothing.
+            inner.irqfds.retain(|i| !(ctx.is_of(i) && i.gsi() == a.gsi));
+            return Ok(());
+        }
+        // SAFETY: The partition drops its irqfds first thing in its `PinnedDrop`.
+        let mut irqfd = unsafe { Irqfd::new(a.fd, self, a.gsi)? };
+        let mut inner = mshv_ffi::lock_killable(&self.inner)?;
+        // Irqfds whose eventfd is closed can never fire again: free them now.
+        inner.irqfds.retain(|i| !i.hung_up());
+        if inner.irqfds.iter().any(|i| i.ctx() == irqfd.ctx()) {
+            return Err(EBUSY);
+        }
+        // Resampling needs the EOI intercept path, which does not exist yet. Checked after the
+        // fd, so a bad or busy eventfd gives upstream's errno.
+        if a.flags & uapi::irqfd::RESAMPLE != 0 {
+            return Err(EINVAL);
+        }
+        inner.irqfds.reserve(1, GFP_KERNEL)?;
+        irqfd.arm();
+        // Cannot fail: the space was reserved.
+        inner.irqfds.push(irqfd, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Asserts the interrupt `gsi` is routed to, if any; called when an irqfd is signalled.
+    pub(crate) fn inject(&self, gsi: u32) {
+        let Some(msi) = self.routing.lock().as_ref().and_then(|r| r.lookup(gsi)) else {
+            return;
+        };
+        let mut flags = 0;
+        if msi.level {
+            flags |= interrupt::LEVEL_TRIGGERED;
+        }
+        if msi.logical {
+            flags |= interrupt::LOGICAL_DEST;
+        }
+        let r = self.hv.assert_virtual_interrupt(
+            self.id,
+            msi.delivery,
+            flags,
+            msi.apic_id.into(),
+            msi.vector,
+        );
+        if let Err(e) = r {
+            pr_debug!("partition {}: gsi {gsi}: assert failed: {e:?}\n", self.id);
         }
     }
 
@@ -384,6 +449,7 @@ impl Inner {
             initialized: false,
             vps: KVec::new(),
             regions: KVec::new(),
+            irqfds: KVec::new(),
         }
     }
 }
@@ -446,6 +512,8 @@ fn teardown(hv: &Hv, id: u64, inner: &mut Inner) {
 impl PinnedDrop for Partition {
     fn drop(self: Pin<&mut Self>) {
         let mut inner = self.inner.lock();
+        // First: a queued injection still uses the partition.
+        inner.irqfds.clear();
         teardown(&self.hv, self.id, &mut inner);
     }
 }

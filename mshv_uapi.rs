@@ -48,6 +48,8 @@ pub(crate) mod cap {
     pub(crate) const GPAP_ACCESS_BITMAP: u32 = 0x18;
     /// `MSHV_SET_MSI_ROUTING`; the value is the number of GSIs.
     pub(crate) const MSI_ROUTING: u32 = 0x19;
+    /// `MSHV_IRQFD` assign and deassign.
+    pub(crate) const IRQFD: u32 = 0x1A;
 }
 
 /// `MSHV_PT_BIT_*`: partition flags.
@@ -133,6 +135,23 @@ pub(crate) struct RootHvcall {
     pub(crate) out_ptr: u64,
 }
 
+/// `MSHV_IRQFD_BIT_*`.
+pub(crate) mod irqfd {
+    pub(crate) const DEASSIGN: u32 = 1 << 0;
+    pub(crate) const RESAMPLE: u32 = 1 << 1;
+    pub(crate) const FLAGS_MASK: u32 = 0x3;
+}
+
+/// `struct mshv_user_irqfd`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct UserIrqfd {
+    pub(crate) fd: i32,
+    pub(crate) resamplefd: i32,
+    pub(crate) gsi: u32,
+    pub(crate) flags: u32,
+}
+
 /// `MSHV_MAX_GUEST_IRQS`.
 pub(crate) const MSHV_MAX_GUEST_IRQS: u32 = 4096;
 
@@ -198,6 +217,7 @@ pub(crate) struct GetSetVpState {
 }
 
 plain_data!(
+    UserIrqfd = 16,
     UserIrqTable = 8,
     UserIrqEntry = 16,
     GpapAccessBitmap = 32,
@@ -219,6 +239,8 @@ pub(crate) const MSHV_INITIALIZE_PARTITION: u32 = _IO(MSHV_IOCTL, 0x00);
 pub(crate) const MSHV_CREATE_VP: u32 = _IOW::<CreateVp>(MSHV_IOCTL, 0x01);
 /// Partition fd: map or unmap guest memory.
 pub(crate) const MSHV_SET_GUEST_MEMORY: u32 = _IOW::<UserMemRegion>(MSHV_IOCTL, 0x02);
+/// Partition fd: assign or deassign an irqfd.
+pub(crate) const MSHV_IRQFD: u32 = _IOW::<UserIrqfd>(MSHV_IOCTL, 0x03);
 /// Partition fd: replace the MSI routing table.
 pub(crate) const MSHV_SET_MSI_ROUTING: u32 = _IOW::<UserIrqTable>(MSHV_IOCTL, 0x05);
 /// Partition fd: accessed or dirty bits of guest pages.
@@ -291,6 +313,15 @@ pub(crate) const CONSTANTS: &[(&str, u64)] = &[
     ("MSHV_CAP_MSI_ROUTING", cap::MSI_ROUTING as u64),
     ("MSHV_MAX_GUEST_IRQS", MSHV_MAX_GUEST_IRQS as u64),
     ("MSHV_SET_MSI_ROUTING", MSHV_SET_MSI_ROUTING as u64),
+    ("MSHV_CAP_IRQFD", cap::IRQFD as u64),
+    ("MSHV_IRQFD", MSHV_IRQFD as u64),
+    ("MSHV_IRQFD_FLAGS_MASK", irqfd::FLAGS_MASK as u64),
+    ("MSHV_IRQFD_BIT_DEASSIGN", 0),
+    ("MSHV_IRQFD_BIT_RESAMPLE", 1),
+    (
+        "sizeof(struct mshv_user_irqfd)",
+        size_of::<UserIrqfd>() as u64,
+    ),
     (
         "sizeof(struct mshv_user_irq_table)",
         size_of::<UserIrqTable>() as u64,
@@ -429,6 +460,7 @@ mod tests {
         assert_eq!(MSHV_GET_VP_STATE, 0xC010_B801);
         assert_eq!(MSHV_GET_GPAP_ACCESS_BITMAP, 0xC020_B806);
         assert_eq!(MSHV_SET_MSI_ROUTING, 0x4008_B805);
+        assert_eq!(MSHV_IRQFD, 0x4010_B803);
         assert_eq!(MSHV_SET_VP_STATE, 0xC010_B802);
     }
 }

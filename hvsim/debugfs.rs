@@ -59,7 +59,12 @@ fn calls(hv: &Arc<Hv>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
 fn state(hv: &Arc<Hv>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let (deposited, used) = hv.sim().root_pool();
     writeln!(f, "partitions {}", hv.sim().partitions())?;
-    writeln!(f, "root_pool {deposited} {used}")
+    writeln!(f, "root_pool {deposited} {used}")?;
+    // One line per asserted interrupt the guest has not taken.
+    for (pt, vp, vector) in hv.sim().all_pending().map_err(|_| fmt::Error)? {
+        writeln!(f, "pending {pt} {vp} {vector:#x}")?;
+    }
+    Ok(())
 }
 
 fn fault(hv: &Arc<Hv>, reader: &mut UserSliceReader) -> Result {

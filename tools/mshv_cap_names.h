@@ -31,6 +31,7 @@ static const struct mshv_cap_name mshv_cap_names[] = {
 	MSHV_CAP_NAME(VP_STATE),
 	MSHV_CAP_NAME(GPAP_ACCESS_BITMAP),
 	MSHV_CAP_NAME(MSI_ROUTING),
+	MSHV_CAP_NAME(IRQFD),
 };
 
 #define MSHV_NR_CAP_NAMES (sizeof(mshv_cap_names) / sizeof(mshv_cap_names[0]))

@@ -51,6 +51,8 @@
 #define MSHV_CAP_GPAP_ACCESS_BITMAP	0x18
 /* MSHV_SET_MSI_ROUTING; the value is the number of GSIs (MSHV_MAX_GUEST_IRQS) */
 #define MSHV_CAP_MSI_ROUTING		0x19
+/* MSHV_IRQFD assign and deassign (not MSHV_IRQFD_BIT_RESAMPLE) */
+#define MSHV_CAP_IRQFD			0x1A
 
 /*
  * /dev/mshv and partition fds: is a capability supported?
@@ -202,10 +204,27 @@ struct mshv_user_irq_table {
 	struct mshv_user_irq_entry entries[];
 };
 
+enum {
+	MSHV_IRQFD_BIT_DEASSIGN,
+	MSHV_IRQFD_BIT_RESAMPLE,
+	MSHV_IRQFD_BIT_COUNT,
+};
+
+#define MSHV_IRQFD_FLAGS_MASK	((1 << MSHV_IRQFD_BIT_COUNT) - 1)
+
+/* MSHV_IRQFD: each signal of eventfd fd raises the MSI that gsi is routed to */
+struct mshv_user_irqfd {
+	__s32 fd;
+	__s32 resamplefd;		/* with MSHV_IRQFD_BIT_RESAMPLE */
+	__u32 gsi;
+	__u32 flags;
+};
+
 /* Partition fds */
 #define MSHV_INITIALIZE_PARTITION	_IO(MSHV_IOCTL, 0x00)
 #define MSHV_CREATE_VP			_IOW(MSHV_IOCTL, 0x01, struct mshv_create_vp)
 #define MSHV_SET_GUEST_MEMORY		_IOW(MSHV_IOCTL, 0x02, struct mshv_user_mem_region)
+#define MSHV_IRQFD			_IOW(MSHV_IOCTL, 0x03, struct mshv_user_irqfd)
 #define MSHV_SET_MSI_ROUTING		_IOW(MSHV_IOCTL, 0x05, struct mshv_user_irq_table)
 #define MSHV_GET_GPAP_ACCESS_BITMAP	_IOWR(MSHV_IOCTL, 0x06, struct mshv_gpap_access_bitmap)
 /* Partition and VP fds, and /dev/mshv */

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! irqfds: an eventfd whose every signal asserts the MSI its GSI is routed to.
+//!
+//! The eventfd side (the wait-queue entry, the poll table, the injection work item) is C, in
+//! `mshv_irqfd_glue.c`: it consumes the count in the wake callback and queues a work item, and
+//! the work item calls [`mshv_rs_irqfd_inject`] with the partition that owns the irqfd. This
+//! file is the only one that touches that C.
+
+use core::ptr::NonNull;
+
+use kernel::{
+    error::from_err_ptr,
+    ffi::c_void,
+    prelude::*, //
+};
+
+use crate::mshv_partition::Partition;
+
+mod ffi {
+    use kernel::ffi::{
+        c_int,
+        c_void, //
+    };
+
+    extern "C" {
+        pub(super) fn mshv_rs_irqfd_new(fd: c_int, owner: *const c_void, gsi: u32) -> *mut c_void;
+        pub(super) fn mshv_rs_irqfd_ctx(irqfd: *const c_void) -> *const c_void;
+        pub(super) fn mshv_rs_irqfd_gsi(irqfd: *const c_void) -> u32;
+        pub(super) fn mshv_rs_irqfd_hup(irqfd: *const c_void) -> bool;
+        pub(super) fn mshv_rs_irqfd_arm(irqfd: *mut c_void);
+        pub(super) fn mshv_rs_irqfd_free(irqfd: *mut c_void);
+        pub(super) fn mshv_rs_eventfd_ctx_get(fd: c_int) -> *const c_void;
+        pub(super) fn mshv_rs_eventfd_ctx_put(ctx: *const c_void);
+    }
+}
+
+/// An irqfd of a partition.
+///
+/// # Invariants
+///
+/// `raw` was returned by `mshv_rs_irqfd_new` and is freed only by `drop`. Its owner is a
+/// [`Partition`] that drops every irqfd before it is itself freed.
+pub(crate) struct Irqfd {
+    raw: NonNull<c_void>,
+}
+
+// SAFETY: The C object is not tied to a thread: it may be armed and freed from any task.
+unsafe impl Send for Irqfd {}
+// SAFETY: `&Irqfd` only reads fields the C side never changes after creation.
+unsafe impl Sync for Irqfd {}
+
+impl Irqfd {
+    /// Takes a reference to the eventfd `fd` for an irqfd of `owner` on `gsi`; not yet armed.
+    ///
+    /// # Safety
+    ///
+    /// `owner` drops the irqfd before it is freed: the injection work item uses it until then.
+    pub(crate) unsafe fn new(fd: i32, owner: &Partition, gsi: u32) -> Result<Self> {
+        let owner: *const Partition = owner;
+        // SAFETY: `mshv_rs_irqfd_new` takes any fd; `owner` outlives the irqfd (the caller's
+        // promise), as `mshv_rs_irqfd_inject` requires.
+        let raw = unsafe { ffi::mshv_rs_irqfd_new(fd, owner.cast(), gsi) };
+        let raw = from_err_ptr(raw)?;
+        // INVARIANT: `raw` came from `mshv_rs_irqfd_new`, and is not an error; the caller
+        // promised the owner drops it first.
+        Ok(Irqfd {
+            raw: NonNull::new(raw).ok_or(ENOMEM)?,
+        })
+    }
+
+    /// The eventfd context, for identity comparisons only.
+    pub(crate) fn ctx(&self) -> *const c_void {
+        // SAFETY: By the type invariant `raw` is live.
+        unsafe { ffi::mshv_rs_irqfd_ctx(self.raw.as_ptr()) }
+    }
+
+    /// The GSI the irqfd raises.
+    pub(crate) fn gsi(&self) -> u32 {
+        // SAFETY: By the type invariant `raw` is live.
+        unsafe { ffi::mshv_rs_irqfd_gsi(self.raw.as_ptr()) }
+    }
+
+    /// Whether the eventfd's last file was closed: nothing can signal it any more.
+    pub(crate) fn hung_up(&self) -> bool {
+        // SAFETY: By the type invariant `raw` is live.
+        unsafe { ffi::mshv_rs_irqfd_hup(self.raw.as_ptr()) }
+    }
+
+    /// Starts listening to the eventfd; a signal already pending is delivered.
+    pub(crate) fn arm(&mut self) {
+        // SAFETY: By the type invariant `raw` is live. Arming twice is refused by the C side
+        // (the file it polls is only held until the first arm).
+        unsafe { ffi::mshv_rs_irqfd_arm(self.raw.as_ptr()) }
+    }
+}
+
+impl Drop for Irqfd {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant `raw` is live and this is its only free. The C side
+        // stops the wakeups and waits for a queued injection, which may still use the owner.
+        unsafe { ffi::mshv_rs_irqfd_free(self.raw.as_ptr()) }
+    }
+}
+
+/// A reference to the eventfd context of `fd`, to find the irqfds that use it.
+pub(crate) struct EventfdCtx(*const c_void);
+
+impl EventfdCtx {
+    /// `EBADF` for a bad fd, `EINVAL` for a file that is not an eventfd.
+    pub(crate) fn get(fd: i32) -> Result<Self> {
+        // SAFETY: `mshv_rs_eventfd_ctx_get` takes any fd.
+        let ctx = unsafe { ffi::mshv_rs_eventfd_ctx_get(fd) };
+        Ok(EventfdCtx(from_err_ptr(ctx.cast_mut())?))
+    }
+
+    /// Whether `irqfd` listens to this eventfd.
+    pub(crate) fn is_of(&self, irqfd: &Irqfd) -> bool {
+        core::ptr::eq(self.0, irqfd.ctx())
+    }
+}
+
+impl Drop for EventfdCtx {
+    fn drop(&mut self) {
+        // SAFETY: `self.0` is the reference `mshv_rs_eventfd_ctx_get` took.
+        unsafe { ffi::mshv_rs_eventfd_ctx_put(self.0) }
+    }
+}
+
+/// Called by the injection work item of an irqfd whose eventfd was signalled.
+///
+/// # Safety
+///
+/// `owner` is the [`Partition`] an [`Irqfd`] was created for, and that irqfd is not yet freed.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn mshv_rs_irqfd_inject(owner: *const c_void, gsi: u32) {
+    // SAFETY: The caller passes a live irqfd's owner; a partition frees its irqfds (which waits
+    // for this work item) before it is freed itself. During the partition's `PinnedDrop`, which
+    // frees them first, this shared reference coexists with the drop's `Pin<&mut>`; neither
+    // writes the fields read here (`hv`, `id`, `routing`).
+    let pt = unsafe { &*owner.cast::<Partition>() };
+    pt.inject(gsi);
+}

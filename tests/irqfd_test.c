@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * MSHV_IRQFD: a signalled eventfd asserts the MSI its GSI is routed to, seen
+ * as a pending interrupt in the simulator; assign and deassign with good and
+ * bad input; closing things in every order.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "mshv_util.h"
+
+#define SIM "/sys/kernel/debug/mshv/sim/"
+#define HVCALL_ASSERT_VIRTUAL_INTERRUPT	0x0094
+#define HV_STATUS_INVALID_PARAMETER	0x5
+
+/* How many interrupts with vector are pending on VP 0 of any partition. */
+static int pending(int vector)
+{
+	char buf[4096], want[32], *p = buf;
+	int fd = open(SIM "state", O_RDONLY), n = 0;
+	ssize_t len;
+
+	TEST_ASSERT(fd >= 0, "open state: %s", strerror(errno));
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	TEST_ASSERT(len > 0, "read state");
+	buf[len] = 0;
+	snprintf(want, sizeof(want), " 0 %#x\n", vector);
+	while ((p = strstr(p, "pending "))) {
+		char *eol = strchr(p, '\n');
+
+		if (eol && !strncmp(strchr(p + 8, ' '), want, strlen(want)))
+			n++;
+		p += 8;
+	}
+	return n;
+}
+
+/* How many times the simulator has seen hypercall code. */
+static long calls(int code)
+{
+	char buf[4096], want[16], *p;
+	int fd = open(SIM "calls", O_RDONLY);
+	ssize_t len;
+
+	TEST_ASSERT(fd >= 0, "open calls: %s", strerror(errno));
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	TEST_ASSERT(len >= 0, "read calls");
+	buf[len] = 0;
+	snprintf(want, sizeof(want), "%#06x ", code);
+	p = strstr(buf, want);
+	return p ? atol(p + strlen(want)) : 0;
+}
+
+/* How many partitions the simulated hypervisor holds. */
+static int sim_partitions(void)
+{
+	char buf[256];
+	int fd = open(SIM "state", O_RDONLY), n = -1;
+	ssize_t len;
+
+	TEST_ASSERT(fd >= 0, "open state");
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	TEST_ASSERT(len > 0, "read state");
+	buf[len] = 0;
+	TEST_ASSERT(sscanf(buf, "partitions %d", &n) == 1, "state: %s", buf);
+	return n;
+}
+
+/* Waits up to a second for the injection work item to have run. */
+static int wait_pending(int vector)
+{
+	for (int i = 0; i < 100; i++) {
+		if (pending(vector))
+			return 1;
+		usleep(10000);
+	}
+	return 0;
+}
+
+static int irqfd(int pt, int fd, __u32 gsi, __u32 flags)
+{
+	struct mshv_user_irqfd a = { .fd = fd, .resamplefd = -1, .gsi = gsi, .flags = flags };
+
+	return ioctl(pt, MSHV_IRQFD, &a);
+}
+
+/* Routes gsi to vector on APIC ID (VP) 0, fixed, edge, physical. */
+static void route(int pt, __u32 gsi, __u32 vector)
+{
+	struct {
+		struct mshv_user_irq_table t;
+		struct mshv_user_irq_entry e;
+	} r = { { .nr = 1 }, { .gsi = gsi, .address_lo = 0xfee00000, .data = vector } };
+
+	TEST_ASSERT(ioctl(pt, MSHV_SET_MSI_ROUTING, &r) == 0, "routing: %s", strerror(errno));
+}
+
+static void signal_efd(int efd)
+{
+	__u64 one = 1;
+
+	TEST_ASSERT(write(efd, &one, 8) == 8, "eventfd write");
+}
+
+/* The eventfd's count, taken; 0 when it had none. */
+static __u64 take(int efd)
+{
+	__u64 n = 0;
+
+	if (read(efd, &n, 8) != 8)
+		TEST_ASSERT(errno == EAGAIN, "eventfd read: %s", strerror(errno));
+	return n;
+}
+
+static void sim_fault(const char *line)
+{
+	int fd = open(SIM "fault", O_WRONLY);
+
+	TEST_ASSERT(fd >= 0 && write(fd, line, strlen(line)) == (ssize_t)strlen(line),
+		    "fault %s", line);
+	close(fd);
+}
+
+FIXTURE(vm) {
+	struct mshv_vm *vm;
+	int efd;
+};
+
+FIXTURE_SETUP(vm)
+{
+	self->vm = NULL;
+	if (mshv_check_cap(MSHV_CAP_IRQFD) <= 0)
+		SKIP(return, "no MSHV_CAP_IRQFD");
+	if (access(SIM "state", R_OK))
+		SKIP(return, "no simulator: nothing shows the pending interrupt");
+	self->vm = vm_create_with_one_vp(16 * 4096);
+	self->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_LE(0, self->efd);
+	ASSERT_EQ(0, pending(0x30));
+}
+
+FIXTURE_TEARDOWN(vm)
+{
+	if (!self->vm)
+		return;
+	sim_fault("clear");
+	close(self->efd);
+	vm_destroy(self->vm);
+}
+
+TEST_F(vm, signal_asserts_the_routed_interrupt)
+{
+	int pt = self->vm->pt_fd;
+
+	route(pt, 5, 0x30);
+	ASSERT_EQ(0, irqfd(pt, self->efd, 5, 0));
+	signal_efd(self->efd);
+	EXPECT_TRUE(wait_pending(0x30));
+	/* The kernel took the count. */
+	EXPECT_EQ(0, take(self->efd));
+}
+
+TEST_F(vm, the_route_is_read_at_signal_time)
+{
+	int pt = self->vm->pt_fd;
+
+	ASSERT_EQ(0, irqfd(pt, self->efd, 7, 0));
+	/* No route: nothing is asserted. */
+	signal_efd(self->efd);
+	usleep(100000);
+	EXPECT_EQ(0, pending(0x30));
+	EXPECT_EQ(0, take(self->efd));
+	/* Routed afterwards: the next signal uses the new table. */
+	route(pt, 7, 0x31);
+	signal_efd(self->efd);
+	EXPECT_TRUE(wait_pending(0x31));
+}
+
+TEST_F(vm, a_signal_before_assign_is_delivered)
+{
+	int pt = self->vm->pt_fd;
+
+	route(pt, 1, 0x30);
+	signal_efd(self->efd);
+	ASSERT_EQ(0, irqfd(pt, self->efd, 1, 0));
+	EXPECT_TRUE(wait_pending(0x30));
+}
+
+TEST_F(vm, deassign_stops_it)
+{
+	int pt = self->vm->pt_fd;
+
+	route(pt, 5, 0x30);
+	ASSERT_EQ(0, irqfd(pt, self->efd, 5, 0));
+	/* Another GSI of the same eventfd matches nothing: not an error, as upstream. */
+	EXPECT_EQ(0, irqfd(pt, self->efd, 6, 1 << MSHV_IRQFD_BIT_DEASSIGN));
+	EXPECT_EQ(0, irqfd(pt, self->efd, 5, 1 << MSHV_IRQFD_BIT_DEASSIGN));
+	signal_efd(self->efd);
+	usleep(100000);
+	EXPECT_EQ(0, pending(0x30));
+	/* Nobody listens: the count stays. */
+	EXPECT_EQ(1, take(self->efd));
+	/* Assignable again after deassign. */
+	EXPECT_EQ(0, irqfd(pt, self->efd, 5, 0));
+	signal_efd(self->efd);
+	EXPECT_TRUE(wait_pending(0x30));
+}
+
+TEST_F(vm, one_gsi_per_eventfd)
+{
+	int pt = self->vm->pt_fd;
+	int other = eventfd(0, EFD_NONBLOCK);
+
+	ASSERT_EQ(0, irqfd(pt, self->efd, 5, 0));
+	EXPECT_EQ(-1, irqfd(pt, self->efd, 5, 0));
+	EXPECT_EQ(EBUSY, errno);
+	EXPECT_EQ(-1, irqfd(pt, self->efd, 6, 0));
+	EXPECT_EQ(EBUSY, errno);
+	/* Two eventfds may raise one GSI. */
+	EXPECT_EQ(0, irqfd(pt, other, 5, 0));
+	/* A closed eventfd's irqfd is freed by the next assign (KASAN watches that path). */
+	close(other);
+	other = eventfd(0, EFD_NONBLOCK);
+	EXPECT_EQ(0, irqfd(pt, other, 5, 0));
+	route(pt, 5, 0x30);
+	signal_efd(other);
+	EXPECT_TRUE(wait_pending(0x30));
+	close(other);
+}
+
+TEST_F(vm, bad_input)
+{
+	int pt = self->vm->pt_fd;
+	int pipefd[2];
+
+	EXPECT_EQ(-1, irqfd(pt, self->efd, 5, 1 << MSHV_IRQFD_BIT_COUNT));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, irqfd(pt, -1, 5, 0));
+	EXPECT_EQ(EBADF, errno);
+	EXPECT_EQ(-1, irqfd(pt, -1, 5, 1 << MSHV_IRQFD_BIT_DEASSIGN));
+	EXPECT_EQ(EBADF, errno);
+	ASSERT_EQ(0, pipe(pipefd));
+	EXPECT_EQ(-1, irqfd(pt, pipefd[0], 5, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, irqfd(pt, pipefd[0], 5, 1 << MSHV_IRQFD_BIT_DEASSIGN));
+	EXPECT_EQ(EINVAL, errno);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	/* Resampling is not offered (MSHV_CAP_IRQFD says so); a bad fd is still EBADF. */
+	EXPECT_EQ(-1, irqfd(pt, self->efd, 5, 1 << MSHV_IRQFD_BIT_RESAMPLE));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, irqfd(pt, -1, 5, 1 << MSHV_IRQFD_BIT_RESAMPLE));
+	EXPECT_EQ(EBADF, errno);
+	EXPECT_EQ(-1, ioctl(pt, MSHV_IRQFD, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	/* Nothing was left assigned by the failures. */
+	EXPECT_EQ(0, irqfd(pt, self->efd, 5, 0));
+}
+
+TEST_F(vm, a_failing_assert_is_survived)
+{
+	int pt = self->vm->pt_fd;
+	char line[64];
+	long before;
+
+	route(pt, 5, 0x30);
+	ASSERT_EQ(0, irqfd(pt, self->efd, 5, 0));
+	snprintf(line, sizeof(line), "%#x 1 1 %#x\n", HVCALL_ASSERT_VIRTUAL_INTERRUPT,
+		 HV_STATUS_INVALID_PARAMETER);
+	sim_fault(line);
+	before = calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT);
+	signal_efd(self->efd);
+	/* Wait for the failed assert, so the next signal is not merged into it. */
+	for (int i = 0; i < 100 && calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT) == before; i++)
+		usleep(10000);
+	ASSERT_EQ(before + 1, calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT));
+	EXPECT_EQ(0, pending(0x30));
+	/* The next signal gets through. */
+	signal_efd(self->efd);
+	EXPECT_TRUE(wait_pending(0x30));
+}
+
+TEST_F(vm, signals_in_flight_while_closing)
+{
+	int pt = self->vm->pt_fd;
+	long before;
+
+	route(pt, 5, 0x30);
+	ASSERT_EQ(0, irqfd(pt, self->efd, 5, 0));
+	/* Deassign right behind a signal: the injection finishes or never starts. */
+	for (int i = 0; i < 50; i++) {
+		signal_efd(self->efd);
+		ASSERT_EQ(0, irqfd(pt, self->efd, 5, 1 << MSHV_IRQFD_BIT_DEASSIGN));
+		ASSERT_EQ(0, irqfd(pt, self->efd, 5, 0));
+	}
+	/* After a deassign returns, nothing more is asserted. */
+	ASSERT_EQ(0, irqfd(pt, self->efd, 5, 1 << MSHV_IRQFD_BIT_DEASSIGN));
+	before = calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT);
+	signal_efd(self->efd);
+	usleep(100000);
+	EXPECT_EQ(before, calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT));
+	/* Teardown closes the partition with the irqfd assigned and a signal in flight. */
+	ASSERT_EQ(0, irqfd(pt, self->efd, 5, 0));
+	signal_efd(self->efd);
+}
+
+/* Close orders: eventfd first, partition first, VP first. */
+TEST(close_orders)
+{
+	int start;
+
+	if (mshv_check_cap(MSHV_CAP_IRQFD) <= 0)
+		SKIP(return, "no MSHV_CAP_IRQFD");
+	if (access(SIM "state", R_OK))
+		SKIP(return, "no simulator");
+	start = sim_partitions();
+	for (int order = 0; order < 3; order++) {
+		struct mshv_vm *vm = vm_create_with_one_vp(16 * 4096);
+		int efd = eventfd(0, EFD_NONBLOCK);
+
+		route(vm->pt_fd, 5, 0x30);
+		ASSERT_EQ(0, irqfd(vm->pt_fd, efd, 5, 0));
+		signal_efd(efd);
+		switch (order) {
+		case 0:
+			close(efd);
+			vm_destroy(vm);
+			break;
+		case 1:
+			close(vm->pt_fd);
+			signal_efd(efd);	/* the VP fd still holds the partition */
+			close(vm->vp_fd[0]);
+			close(vm->mshv_fd);
+			munmap(vm->mem, vm->mem_size);
+			free(vm);
+			close(efd);
+			break;
+		case 2:
+			close(vm->vp_fd[0]);
+			vm->vp_fd[0] = -1;
+			vm_destroy(vm);
+			signal_efd(efd);
+			close(efd);
+			break;
+		}
+		/* The irqfd held no reference that kept the partition. */
+		EXPECT_EQ(start, sim_partitions());
+	}
+}
+
+TEST_HARNESS_MAIN
