@@ -291,6 +291,26 @@ TEST_F(vm, a_failing_assert_is_survived)
 	EXPECT_TRUE(wait_pending(0x30));
 }
 
+/* A route to a VP that does not exist asserts nothing (upstream once dereferenced NULL). */
+TEST_F(vm, a_route_to_no_vp)
+{
+	int pt = self->vm->pt_fd;
+	struct {
+		struct mshv_user_irq_table t;
+		struct mshv_user_irq_entry e;
+	} r = { { .nr = 1 }, { .gsi = 5, .address_lo = 0xfee00000 | 3 << 12, .data = 0x30 } };
+	long before;
+
+	ASSERT_EQ(0, ioctl(pt, MSHV_SET_MSI_ROUTING, &r));
+	ASSERT_EQ(0, irqfd(pt, self->efd, 5, 0));
+	before = calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT);
+	signal_efd(self->efd);
+	for (int i = 0; i < 100 && calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT) == before; i++)
+		usleep(10000);
+	EXPECT_EQ(before + 1, calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT));
+	EXPECT_EQ(0, pending(0x30));
+}
+
 TEST_F(vm, signals_in_flight_while_closing)
 {
 	int pt = self->vm->pt_fd;
