@@ -17,8 +17,6 @@
 #include "kselftest_harness.h"
 #include "mshv_util.h"
 
-#define SIM "/sys/kernel/debug/mshv/sim/"
-
 #define HVCALL_CREATE_PARTITION		0x0040
 #define HVCALL_INITIALIZE_PARTITION	0x0041
 #define HVCALL_MAP_GPA_PAGES		0x004b
@@ -36,37 +34,14 @@
 static void inject(int code, int nth, int times, int status)
 {
 	char line[64];
-	int fd = open(SIM "fault", O_WRONLY);
 
-	TEST_ASSERT(fd >= 0, "open %s: %s", SIM "fault", strerror(errno));
 	snprintf(line, sizeof(line), "%#x %d %d %#x\n", code, nth, times, status);
-	TEST_ASSERT(write(fd, line, strlen(line)) == (ssize_t)strlen(line), "fault: %s",
-		    strerror(errno));
-	close(fd);
+	sim_fault(line);
 }
 
 static void clear_faults(void)
 {
-	int fd = open(SIM "fault", O_WRONLY);
-
-	TEST_ASSERT(fd >= 0 && write(fd, "clear", 5) == 5, "clear faults");
-	close(fd);
-}
-
-/* How many partitions the simulated hypervisor holds. */
-static int sim_partitions(void)
-{
-	char buf[256];
-	int fd = open(SIM "state", O_RDONLY), n = -1;
-	ssize_t len;
-
-	TEST_ASSERT(fd >= 0, "open state");
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	TEST_ASSERT(len > 0, "read state");
-	buf[len] = 0;
-	TEST_ASSERT(sscanf(buf, "partitions %d", &n) == 1, "state: %s", buf);
-	return n;
+	sim_fault("clear");
 }
 
 FIXTURE(sim) {

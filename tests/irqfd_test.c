@@ -17,7 +17,6 @@
 #include "kselftest_harness.h"
 #include "mshv_util.h"
 
-#define SIM "/sys/kernel/debug/mshv/sim/"
 #define HVCALL_ASSERT_VIRTUAL_INTERRUPT	0x0094
 #define HV_STATUS_INVALID_PARAMETER	0x5
 
@@ -41,39 +40,6 @@ static int pending(int vector)
 			n++;
 		p += 8;
 	}
-	return n;
-}
-
-/* How many times the simulator has seen hypercall code. */
-static long calls(int code)
-{
-	char buf[4096], want[16], *p;
-	int fd = open(SIM "calls", O_RDONLY);
-	ssize_t len;
-
-	TEST_ASSERT(fd >= 0, "open calls: %s", strerror(errno));
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	TEST_ASSERT(len >= 0, "read calls");
-	buf[len] = 0;
-	snprintf(want, sizeof(want), "%#06x ", code);
-	p = strstr(buf, want);
-	return p ? atol(p + strlen(want)) : 0;
-}
-
-/* How many partitions the simulated hypervisor holds. */
-static int sim_partitions(void)
-{
-	char buf[256];
-	int fd = open(SIM "state", O_RDONLY), n = -1;
-	ssize_t len;
-
-	TEST_ASSERT(fd >= 0, "open state");
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	TEST_ASSERT(len > 0, "read state");
-	buf[len] = 0;
-	TEST_ASSERT(sscanf(buf, "partitions %d", &n) == 1, "state: %s", buf);
 	return n;
 }
 
@@ -121,15 +87,6 @@ static __u64 take(int efd)
 	if (read(efd, &n, 8) != 8)
 		TEST_ASSERT(errno == EAGAIN, "eventfd read: %s", strerror(errno));
 	return n;
-}
-
-static void sim_fault(const char *line)
-{
-	int fd = open(SIM "fault", O_WRONLY);
-
-	TEST_ASSERT(fd >= 0 && write(fd, line, strlen(line)) == (ssize_t)strlen(line),
-		    "fault %s", line);
-	close(fd);
 }
 
 FIXTURE(vm) {
@@ -279,12 +236,12 @@ TEST_F(vm, a_failing_assert_is_survived)
 	snprintf(line, sizeof(line), "%#x 1 1 %#x\n", HVCALL_ASSERT_VIRTUAL_INTERRUPT,
 		 HV_STATUS_INVALID_PARAMETER);
 	sim_fault(line);
-	before = calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT);
+	before = sim_calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT);
 	signal_efd(self->efd);
 	/* Wait for the failed assert, so the next signal is not merged into it. */
-	for (int i = 0; i < 100 && calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT) == before; i++)
+	for (int i = 0; i < 100 && sim_calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT) == before; i++)
 		usleep(10000);
-	ASSERT_EQ(before + 1, calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT));
+	ASSERT_EQ(before + 1, sim_calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT));
 	EXPECT_EQ(0, pending(0x30));
 	/* The next signal gets through. */
 	signal_efd(self->efd);
@@ -303,11 +260,11 @@ TEST_F(vm, a_route_to_no_vp)
 
 	ASSERT_EQ(0, ioctl(pt, MSHV_SET_MSI_ROUTING, &r));
 	ASSERT_EQ(0, irqfd(pt, self->efd, 5, 0));
-	before = calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT);
+	before = sim_calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT);
 	signal_efd(self->efd);
-	for (int i = 0; i < 100 && calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT) == before; i++)
+	for (int i = 0; i < 100 && sim_calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT) == before; i++)
 		usleep(10000);
-	EXPECT_EQ(before + 1, calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT));
+	EXPECT_EQ(before + 1, sim_calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT));
 	EXPECT_EQ(0, pending(0x30));
 }
 
@@ -326,10 +283,10 @@ TEST_F(vm, signals_in_flight_while_closing)
 	}
 	/* After a deassign returns, nothing more is asserted. */
 	ASSERT_EQ(0, irqfd(pt, self->efd, 5, 1 << MSHV_IRQFD_BIT_DEASSIGN));
-	before = calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT);
+	before = sim_calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT);
 	signal_efd(self->efd);
 	usleep(100000);
-	EXPECT_EQ(before, calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT));
+	EXPECT_EQ(before, sim_calls(HVCALL_ASSERT_VIRTUAL_INTERRUPT));
 	/* Teardown closes the partition with the irqfd assigned and a signal in flight. */
 	ASSERT_EQ(0, irqfd(pt, self->efd, 5, 0));
 	signal_efd(self->efd);

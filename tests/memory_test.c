@@ -13,6 +13,8 @@
 #include "kselftest_harness.h"
 #include "mshv_util.h"
 
+#define HVCALL_MAP_GPA_PAGES	0x004b
+
 #define W (1 << MSHV_SET_MEM_BIT_WRITABLE)
 #define X (1 << MSHV_SET_MEM_BIT_EXECUTABLE)
 #define U (1 << MSHV_SET_MEM_BIT_UNMAP)
@@ -212,24 +214,6 @@ TEST_F(pt, munmap_while_mapped_keeps_the_pages)
 	EXPECT_EQ(0, munmap(m, 4 * 4096));
 }
 
-/* Calls of HvCallMapGpaPages so far, from the simulator's counters (-1 without a simulator). */
-static long map_calls(void)
-{
-	char line[64];
-	long n = 0;
-	unsigned int code;
-	long count;
-	FILE *f = fopen("/sys/kernel/debug/mshv/sim/calls", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%x %ld", &code, &count) == 2 && code == 0x4b)
-			n = count;
-	fclose(f);
-	return n;
-}
-
 /* 4 MiB of anonymous memory, 2M-aligned, backed by transparent huge pages if the kernel can. */
 static char *huge_memory(size_t size)
 {
@@ -275,7 +259,7 @@ TEST(large_pages_when_the_backing_allows)
 	long before;
 
 	ASSERT_NE(NULL, m);
-	if (map_calls() < 0)
+	if (sim_calls(HVCALL_MAP_GPA_PAGES) < 0)
 		SKIP(return, "no simulator counters to count hypercalls with");
 	if (!is_huge(m))
 		SKIP(return, "the kernel gave no transparent huge pages");
@@ -283,20 +267,20 @@ TEST(large_pages_when_the_backing_allows)
 	ASSERT_LE(0, pt);
 	ASSERT_EQ(0, ioctl(pt, MSHV_INITIALIZE_PARTITION));
 	/* Two 2M pages in one hypercall (4K pages would take three: 509 per call). */
-	before = map_calls();
+	before = sim_calls(HVCALL_MAP_GPA_PAGES);
 	ASSERT_EQ(0, set_mem(pt, 0x200, m, size, W, 0));
-	EXPECT_EQ(1, map_calls() - before);
+	EXPECT_EQ(1, sim_calls(HVCALL_MAP_GPA_PAGES) - before);
 	ASSERT_EQ(0, set_mem(pt, 0x200, m, size, U, 0));
 	/* A guest address off the 2M grid: 4K pages. */
-	before = map_calls();
+	before = sim_calls(HVCALL_MAP_GPA_PAGES);
 	ASSERT_EQ(0, set_mem(pt, 0x201, m, size, W, 0));
-	EXPECT_EQ(3, map_calls() - before);
+	EXPECT_EQ(3, sim_calls(HVCALL_MAP_GPA_PAGES) - before);
 	close(pt);
 	/* Without MSHV_PT_BIT_GPA_SUPER_PAGES: 4K pages. */
 	plain = mshv_create_partition(mshv, true);
-	before = map_calls();
+	before = sim_calls(HVCALL_MAP_GPA_PAGES);
 	ASSERT_EQ(0, set_mem(plain, 0x200, m, size, W, 0));
-	EXPECT_EQ(3, map_calls() - before);
+	EXPECT_EQ(3, sim_calls(HVCALL_MAP_GPA_PAGES) - before);
 	close(plain);
 	close(mshv);
 }

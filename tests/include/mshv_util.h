@@ -102,3 +102,14 @@ struct ucall {
 
 /* Runs the VP to its next ucall (skipping past it); fails the test on anything else. */
 void vp_get_ucall(int vp_fd, struct ucall *uc);
+
+/* ---- The simulated hypervisor's debugfs (the MSHV_SIM=1 build only) ---- */
+
+#define SIM "/sys/kernel/debug/mshv/sim/"
+
+/* Hypercalls of code the simulator has taken so far; -1 without a simulator. */
+long sim_calls(unsigned int code);
+/* Partitions the simulator holds; fails the test without a simulator. */
+int sim_partitions(void);
+/* Writes line to the simulator's fault file ("clear", or "code nth times status"). */
+void sim_fault(const char *line);

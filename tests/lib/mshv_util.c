@@ -207,3 +207,44 @@ void vp_get_ucall(int vp_fd, struct ucall *uc)
 	uc->arg = (__u16)msg.io.rax;
 	vp_skip(vp_fd, &msg);
 }
+
+long sim_calls(unsigned int code)
+{
+	char line[64];
+	unsigned int c;
+	long n = 0, count;
+	FILE *f = fopen(SIM "calls", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%x %ld", &c, &count) == 2 && c == code)
+			n = count;
+	fclose(f);
+	return n;
+}
+
+int sim_partitions(void)
+{
+	char buf[256];
+	int fd = open(SIM "state", O_RDONLY), n = -1;
+	ssize_t len;
+
+	TEST_ASSERT(fd >= 0, "open %s: %s", SIM "state", strerror(errno));
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	TEST_ASSERT(len > 0, "read state");
+	buf[len] = 0;
+	TEST_ASSERT(sscanf(buf, "partitions %d", &n) == 1, "state: %s", buf);
+	return n;
+}
+
+void sim_fault(const char *line)
+{
+	int fd = open(SIM "fault", O_WRONLY);
+
+	TEST_ASSERT(fd >= 0, "open %s: %s", SIM "fault", strerror(errno));
+	TEST_ASSERT(write(fd, line, strlen(line)) == (ssize_t)strlen(line), "fault %s: %s", line,
+		    strerror(errno));
+	close(fd);
+}
