@@ -4,8 +4,9 @@
 //! `MSHV_SET_MSI_ROUTING`.
 //!
 //! A table is immutable once made; the partition swaps an `Arc` to it under a spinlock, so a
-//! reader holds either the old table or the new one, never a mix (upstream's seqcount reads
-//! could see a torn entry).
+//! reader holds either the old table or the new one, never a mix (upstream's irqfds cache their
+//! entry under a seqcount whose broken reads could see a torn one). A reader copies the entry it
+//! needs under the lock, so the lock never frees a table.
 
 use kernel::{
     prelude::*,
@@ -73,17 +74,21 @@ impl Routing {
             n * size_of::<UserIrqEntry>(),
         )
         .reader();
-        let mut entries = KVVec::with_capacity(n, GFP_KERNEL)?;
-        let mut highest = 0;
+        // All entries are read before any is checked, so an unreadable table is `EFAULT`
+        // whatever it holds, as upstream.
+        let mut entries = KVVec::with_capacity(n, GFP_KERNEL_ACCOUNT)?;
         for _ in 0..n {
             let e: UserIrqEntry = reader.read()?;
+            entries.push(e, GFP_KERNEL_ACCOUNT)?;
+        }
+        let mut highest = 0;
+        for e in entries.iter() {
             if e.gsi >= MSHV_MAX_GUEST_IRQS || e.address_hi != 0 {
                 return Err(EINVAL);
             }
             highest = highest.max(e.gsi);
-            entries.push(e, GFP_KERNEL)?;
         }
-        let mut routes = KVVec::from_elem(None, highest as usize + 1, GFP_KERNEL)?;
+        let mut routes = KVVec::from_elem(None, highest as usize + 1, GFP_KERNEL_ACCOUNT)?;
         for e in entries.iter() {
             let slot = &mut routes[e.gsi as usize];
             // One route per GSI (GSI 0 included: upstream once missed its duplicates).
@@ -92,7 +97,7 @@ impl Routing {
             }
             *slot = Some(Msi::decode(e.address_lo, e.data));
         }
-        Ok(Some(Arc::new(Routing { routes }, GFP_KERNEL)?))
+        Ok(Some(Arc::new(Routing { routes }, GFP_KERNEL_ACCOUNT)?))
     }
 
     /// The route of `gsi`, if any.
