@@ -12,7 +12,7 @@ APT_PACKAGES=(
 	"rustc-web" "rust-web-src" "rust-web-clippy" "rustfmt-web"
 	"clang$LLVM" "lld$LLVM" "llvm$LLVM" "libclang$LLVM-dev"
 	flex bison bc libelf-dev libssl-dev cpio kmod busybox-static
-	xz-utils gzip make gcc libc6-dev
+	xz-utils gzip make gcc libc6-dev python3-docutils
 )
 
 install_debian_packages() {

@@ -64,6 +64,10 @@ if [ "$MODE" = check ]; then
 		"$RUSTFMT" --edition 2021 --check --config-path "$KDIR/source/.rustfmt.toml" \
 		"$MSHV_ROOT/mshv_main.rs" || true
 	record "lint: header, mirrors, names and docs agree" bash "$MSHV_ROOT/scripts/lint.sh" || true
+	# Debian's docutils (python3-docutils), not whatever python3 is first on PATH.
+	record "docs: Documentation/mshv.rst renders without a warning" \
+		/usr/bin/python3 -m docutils --halt=warning "$MSHV_ROOT"/Documentation/mshv.rst /dev/null \
+		|| true
 fi
 record "build: selftests and tools" \
 	make -C "$MSHV_ROOT/tests" KSFT_DIR="$KDIR/source/tools/testing/selftests" \
