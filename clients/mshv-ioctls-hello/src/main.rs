@@ -2,7 +2,9 @@
 
 //! A second client of `/dev/mshv`: rust-vmm's `mshv-ioctls` (crates.io, unchanged) runs the
 //! hello guest the way its own `test_run_code` does, and prints what the guest writes to the
-//! serial port. It exits non-zero if anything differs from what Hyper-V would do.
+//! serial port. Then it routes a GSI, registers an irqfd for it and signals it, the way Cloud
+//! Hypervisor delivers device interrupts. It exits non-zero if anything differs from what
+//! Hyper-V would do.
 
 // The bindings name their constants in C style.
 
@@ -11,7 +13,8 @@
 use std::io::Write;
 
 use mshv_bindings::*;
-use mshv_ioctls::{set_bits, Mshv};
+use mshv_ioctls::{set_bits, Mshv, VmFd};
+use vmm_sys_util::eventfd::EventFd;
 
 const GUEST_PAGE: u64 = 0x1;
 
@@ -127,5 +130,56 @@ fn run() -> Result<(), String> {
     }
     print!("mshv-ioctls hello guest on port 0x3f8: ");
     std::io::stdout().write_all(&out).map_err(|e| e.to_string())?;
+    irqfd(&vm)
+}
+
+/// The simulator's state file: it lists the interrupts asserted and not yet taken.
+const SIM_STATE: &str = "/sys/kernel/debug/mshv/sim/state";
+
+/// Routes GSI 5 to vector 0x30 on VP 0, registers an irqfd for it and signals it.
+fn irqfd(vm: &VmFd) -> Result<(), String> {
+    // `struct mshv_user_irq_table` with one entry, in u64s for alignment.
+    let words = (std::mem::size_of::<mshv_user_irq_table>()
+        + std::mem::size_of::<mshv_user_irq_entry>())
+    .div_ceil(8);
+    let mut buf = vec![0u64; words];
+    // SAFETY: `buf` is zeroed, aligned and large enough for the header and one entry.
+    let table = unsafe { &mut *(buf.as_mut_ptr() as *mut mshv_user_irq_table) };
+    table.nr = 1;
+    // SAFETY: There is room for one entry after the header.
+    let entries = unsafe { table.entries.as_mut_slice(1) };
+    entries[0] = mshv_user_irq_entry {
+        gsi: 5,
+        address_lo: 0xfee0_0000,
+        address_hi: 0,
+        data: 0x30,
+    };
+    vm.set_msi_routing(table)
+        .map_err(|e| format!("set_msi_routing: {e}"))?;
+    let efd = EventFd::new(libc::EFD_NONBLOCK).map_err(|e| format!("EventFd: {e}"))?;
+    vm.register_irqfd(&efd, 5)
+        .map_err(|e| format!("register_irqfd: {e}"))?;
+    if vm.register_irqfd(&efd, 6).is_ok() {
+        return Err("an eventfd registered twice".into());
+    }
+    efd.write(1).map_err(|e| format!("eventfd write: {e}"))?;
+    if std::path::Path::new(SIM_STATE).exists() {
+        let seen = (0..100).any(|_| {
+            let state = std::fs::read_to_string(SIM_STATE).unwrap_or_default();
+            let hit = state
+                .lines()
+                .any(|l| l.starts_with("pending ") && l.ends_with(" 0 0x30"));
+            if !hit {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            hit
+        });
+        if !seen {
+            return Err("the irqfd signal asserted no interrupt".into());
+        }
+        println!("mshv-ioctls irqfd: GSI 5 raised vector 0x30 on VP 0");
+    }
+    vm.unregister_irqfd(&efd, 5)
+        .map_err(|e| format!("unregister_irqfd: {e}"))?;
     Ok(())
 }
