@@ -235,6 +235,8 @@ pub(crate) struct SimState {
     faults: KVec<Fault>,
     /// Partial-rep generator state; 0 when reps always complete.
     rng: u64,
+    /// The (partition ID, guest page) the debugfs `gpa` file reports on.
+    query: (u64, u64),
 }
 
 /// The simulated hypervisor.
@@ -266,6 +268,7 @@ impl HvSim {
                 calls: [0; COUNTED_CODES],
                 faults: KVec::new(),
                 rng: 0,
+                query: (0, 0),
             }, "mshv_sim"),
         })
     }
@@ -398,6 +401,32 @@ impl HvSim {
     pub(crate) fn lookup(&self, id: u64, gfn: u64) -> Option<(u64, u32)> {
         let mut st = self.st.lock();
         st.partition(id).ok()?.gpa.lookup(gfn)
+    }
+
+    /// Sets the (partition ID, guest page) [`HvSim::query`] reports on.
+    pub(crate) fn set_query(&self, id: u64, gfn: u64) {
+        self.st.lock().query = (id, gfn);
+    }
+
+    /// The mapping of the page set by [`HvSim::set_query`]: (PFN, HV_MAP_GPA flags).
+    pub(crate) fn query(&self) -> Option<(u64, u32)> {
+        let (id, gfn) = self.st.lock().query;
+        self.lookup(id, gfn)
+    }
+
+    /// The IDs of the partitions that exist.
+    pub(crate) fn partition_ids(&self) -> Result<KVec<u64>> {
+        let st = self.st.lock();
+        let mut ids = KVec::new();
+        for (i, _) in st
+            .partitions
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.is_some())
+        {
+            ids.push(i as u64 + 1, GFP_ATOMIC)?;
+        }
+        Ok(ids)
     }
 
     /// The value register `name` of VP `vp` holds.

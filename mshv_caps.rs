@@ -60,6 +60,21 @@ pub(crate) static CAPS: &[Cap] = &[
         answer: Answer::Value(1),
     },
     Cap {
+        id: cap::MOVABLE_MEMORY,
+        name: "MSHV_CAP_MOVABLE_MEMORY",
+        answer: Answer::Value(1),
+    },
+    Cap {
+        id: cap::PINNED_MEMORY,
+        name: "MSHV_CAP_PINNED_MEMORY",
+        answer: Answer::Value(1),
+    },
+    Cap {
+        id: cap::MMIO_MEMORY,
+        name: "MSHV_CAP_MMIO_MEMORY",
+        answer: Answer::Value(1),
+    },
+    Cap {
         id: cap::GPAP_ACCESS_BITMAP,
         name: "MSHV_CAP_GPAP_ACCESS_BITMAP",
         answer: Answer::Value(crate::mshv_partition::GPAP_MAX_PAGES),

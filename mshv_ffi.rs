@@ -38,10 +38,13 @@ mod raw {
             addr: kernel::ffi::c_ulong,
             size: kernel::ffi::c_ulong,
         ) -> bool;
-        pub(super) fn mshv_rs_vma_flags(
+        pub(super) fn mshv_rs_vma_io_pfn(
             addr: kernel::ffi::c_ulong,
+            size: kernel::ffi::c_ulong,
             flags: *mut kernel::ffi::c_ulong,
+            pfn: *mut u64,
         ) -> kernel::ffi::c_int;
+        pub(super) fn mshv_rs_pfn_is_ram(pfn: u64) -> bool;
         #[cfg(all(mshv_sim, CONFIG_KUNIT = "y"))]
         pub(super) fn mshv_rs_irqs_disabled() -> bool;
         #[cfg(not(mshv_sim))]
@@ -173,12 +176,21 @@ pub(crate) fn pfn_address(pfn: u64) -> Option<NonNull<u8>> {
     NonNull::new(addr.cast())
 }
 
-/// The flags of the caller's VMA at `addr`, or `EINVAL` when no VMA is there.
-pub(crate) fn vma_flags(addr: usize) -> Result<usize> {
+/// The flags of the caller's VMA at `addr` and, when `[addr, addr + size)` stays inside it, the
+/// PFN a `VM_PFNMAP` mapping's `vm_pgoff` gives `addr` (meaningless for other mappings);
+/// `EINVAL` when no VMA is there.
+pub(crate) fn vma_io_pfn(addr: usize, size: usize) -> Result<(usize, Option<u64>)> {
     let mut flags = 0;
-    // SAFETY: `flags` is a valid place to write; the helper takes the mmap lock itself.
-    kernel::error::to_result(unsafe { raw::mshv_rs_vma_flags(addr, &mut flags) })?;
-    Ok(flags)
+    let mut pfn = u64::MAX;
+    // SAFETY: `flags` and `pfn` are valid places to write; the helper takes the mmap lock.
+    kernel::error::to_result(unsafe { raw::mshv_rs_vma_io_pfn(addr, size, &mut flags, &mut pfn) })?;
+    Ok((flags, (pfn != u64::MAX).then_some(pfn)))
+}
+
+/// Whether `pfn` is system RAM (`page_is_ram`).
+pub(crate) fn pfn_is_ram(pfn: u64) -> bool {
+    // SAFETY: `page_is_ram` only walks the resource tree.
+    unsafe { raw::mshv_rs_pfn_is_ram(pfn) }
 }
 
 /// Whether `[addr, addr + size)` is userspace memory (`access_ok`).

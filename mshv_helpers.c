@@ -73,24 +73,6 @@ void mshv_rs_cond_resched(void)
 }
 
 /* The flags of the caller's VMA at addr: 0, or -EINVAL when there is none. */
-int mshv_rs_vma_flags(unsigned long addr, unsigned long *flags)
-{
-	struct mm_struct *mm = current->mm;
-	struct vm_area_struct *vma;
-	int ret = -EINVAL;
-
-	if (!mm)
-		return -EINVAL;
-	mmap_read_lock(mm);
-	vma = vma_lookup(mm, addr);
-	if (vma) {
-		*flags = vma->vm_flags;
-		ret = 0;
-	}
-	mmap_read_unlock(mm);
-	return ret;
-}
-
 bool mshv_rs_access_ok(unsigned long addr, unsigned long size)
 {
 	return access_ok((void __user *)addr, size);

@@ -25,7 +25,6 @@ void mshv_rs_preempt_disable(void);
 void mshv_rs_preempt_enable(void);
 unsigned int mshv_rs_folio_order(struct page *page);
 bool mshv_rs_access_ok(unsigned long addr, unsigned long size);
-int mshv_rs_vma_flags(unsigned long addr, unsigned long *flags);
 bool mshv_rs_irqs_disabled(void);
 
 /* mshv_irqfd_glue.c: an irqfd's eventfd wait entry and injection work. */
@@ -40,5 +39,22 @@ const void *mshv_rs_eventfd_ctx_get(int fd);
 void mshv_rs_eventfd_ctx_put(const void *ctx);
 /* In Rust (mshv_irqfd.rs); the injection work item calls it, in process context. */
 void mshv_rs_irqfd_inject(const void *owner, u32 gsi);
+
+/* mshv_region_glue.c: a movable region's interval notifier; MMIO VMAs. */
+struct mshv_rs_mn;
+int mshv_rs_mn_new(const void *owner, unsigned long start, unsigned long length,
+		   struct mshv_rs_mn **out);
+void mshv_rs_mn_free(struct mshv_rs_mn *mn);
+unsigned long mshv_rs_mn_read_begin(struct mshv_rs_mn *mn);
+bool mshv_rs_mn_read_retry(struct mshv_rs_mn *mn, unsigned long seq);
+void mshv_rs_mn_set_seq(struct mshv_rs_mn *mn, unsigned long seq);
+long mshv_rs_mn_get_pages(struct mshv_rs_mn *mn, unsigned long start, unsigned long n,
+			  bool write, struct page **pages);
+void mshv_rs_put_pages(struct page **pages, unsigned long n);
+int mshv_rs_vma_io_pfn(unsigned long addr, unsigned long size, unsigned long *flags, u64 *pfn);
+bool mshv_rs_pfn_is_ram(u64 pfn);
+/* In Rust (mshv_region.rs); the notifier's invalidate callback calls it. */
+bool mshv_rs_region_invalidate(const void *owner, struct mshv_rs_mn *mn, unsigned long start,
+			       unsigned long end, bool blockable, unsigned long seq);
 
 #endif /* MSHV_HELPERS_H */

@@ -45,6 +45,7 @@ mod mshv_fd;
 mod mshv_ffi;
 mod mshv_irq;
 mod mshv_irqfd;
+mod mshv_movable;
 mod mshv_partition;
 mod mshv_passthru;
 mod mshv_platform;

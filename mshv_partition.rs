@@ -42,7 +42,10 @@ use crate::{
         Irqfd, //
     },
     mshv_passthru,
-    mshv_region::Region,
+    mshv_region::{
+        Region,
+        Target as RegionTarget, //
+    },
     mshv_uapi::{
         self as uapi,
         gpap,
@@ -342,14 +345,12 @@ impl Partition {
             return Err(EEXIST);
         }
         inner.regions.reserve(1, GFP_KERNEL)?;
-        let mut region = Region::pin(&req)?;
-        if let Err(e) = region.map(&self.hv, self.id, self.super_pages) {
-            if region.is_mapped() {
-                // The hypervisor may still map some of the pages: never unpin them.
-                region.leak();
-            }
-            return Err(e);
-        }
+        let target = RegionTarget {
+            hv: &self.hv,
+            pt: self.id,
+            large: self.super_pages,
+        };
+        let region = Region::create(&req, &target)?;
         // Cannot fail: room was reserved above.
         inner.regions.push(region, GFP_KERNEL)?;
         Ok(())
@@ -418,6 +419,19 @@ impl Partition {
             done += n;
         }
         Ok(())
+    }
+
+    /// Resolves the guest's fault on `gfn` (a GPA intercept for an access of type `access`) in
+    /// the kernel, if it is movable memory's to resolve; `false` sends it to userspace.
+    pub(crate) fn handle_gpa_fault(&self, gfn: u64, access: u8) -> bool {
+        let Ok(inner) = mshv_ffi::lock_killable(&self.inner) else {
+            return false;
+        };
+        inner
+            .regions
+            .iter()
+            .find(|r| r.contains(gfn))
+            .is_some_and(|r| r.fault(gfn, access).is_ok())
     }
 
     /// Unmaps the region `req` names exactly.
@@ -495,6 +509,9 @@ fn teardown(hv: &Hv, id: u64, inner: &mut Inner) {
     });
     if finalized {
         // Finalize unmapped every GPA: the pages can be unpinned.
+        for r in inner.regions.iter_mut() {
+            r.forget_mappings();
+        }
         inner.regions.clear();
     } else {
         // The hypervisor may still map them: leave them pinned for good.

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Guest memory regions: userspace memory pinned and mapped at a guest physical address.
+//! Guest memory regions: userspace memory mapped at a guest physical address, pinned, movable
+//! (`mshv_movable.rs`) or device memory.
 
 use kernel::{
     bindings,
     mm::virt::flags as vm,
-    prelude::*, //
+    prelude::*,
+    sync::Arc, //
 };
 
 use crate::{
@@ -14,6 +16,7 @@ use crate::{
         PAGES_PER_LARGE_PAGE, //
     },
     hvcall::Hv,
+    mshv_movable::MovableMem,
     mshv_uapi::{
         mem,
         UserMemRegion,
@@ -114,6 +117,16 @@ impl Drop for Pinned {
     }
 }
 
+/// What backs a region.
+enum Backing {
+    /// Pinned pages, mapped when the region is made.
+    Pinned(Pinned),
+    /// The process's pages, faulted in by the guest's touch and given back on host changes.
+    Movable(MovableMem),
+    /// Device memory (a `VM_IO | VM_PFNMAP` mapping) from this PFN on, mapped uncached.
+    Mmio(u64),
+}
+
 /// A region of guest memory.
 pub(crate) struct Region {
     /// First guest page.
@@ -124,9 +137,19 @@ pub(crate) struct Region {
     pub(crate) uaddr: u64,
     /// `HV_MAP_GPA_*` flags it is mapped with.
     pub(crate) map_flags: u32,
-    pinned: Pinned,
-    /// How it is mapped, once it is: runs of (first page, pages, mapped with 2M pages).
+    backing: Backing,
+    /// How a pinned or MMIO region is mapped, once it is: runs of (first page, pages, mapped
+    /// with 2M pages).
     runs: KVec<(u64, u64, bool)>,
+}
+
+/// What `MSHV_SET_GUEST_MEMORY` maps: where the partition is and how it may be mapped.
+pub(crate) struct Target<'a> {
+    pub(crate) hv: &'a Arc<Hv>,
+    /// The hypervisor's ID of the partition.
+    pub(crate) pt: u64,
+    /// 2M pages may be used (`MSHV_PT_BIT_GPA_SUPER_PAGES`).
+    pub(crate) large: bool,
 }
 
 impl Region {
@@ -163,13 +186,16 @@ impl Region {
         Ok(npages)
     }
 
-    /// Checks a map request and pins its memory (the caller maps it).
-    pub(crate) fn pin(req: &UserMemRegion) -> Result<Self> {
+    /// Makes the region `req` asks for and maps it into partition `t.pt`: device memory when
+    /// the address is in a `VM_IO | VM_PFNMAP` mapping, else pinned memory when
+    /// `MSHV_SET_MEM_BIT_PINNED` asks for it (upstream pins isolated partitions' memory; no
+    /// isolation type exists here), else movable memory. On failure nothing of it
+    /// stays mapped (or what does stays pinned for good, see [`Region::leak`]).
+    pub(crate) fn create(req: &UserMemRegion, t: &Target<'_>) -> Result<Self> {
         let npages = Self::check_shape(req)?;
+        let uaddr = usize::try_from(req.userspace_addr)?;
+        let (vm_flags, io_pfn) = crate::mshv_ffi::vma_io_pfn(uaddr, usize::try_from(req.size)?)?;
         let writable = req.flags & mem::WRITABLE != 0;
-        check_vma(req.userspace_addr)?;
-        let npages_usize = usize::try_from(npages).map_err(|_| EINVAL)?;
-        let pinned = Pinned::new(req.userspace_addr, npages_usize, writable, true)?;
         let mut map_flags = map_flags::READABLE | map_flags::ADJUSTABLE;
         if writable {
             map_flags |= map_flags::WRITABLE;
@@ -177,25 +203,88 @@ impl Region {
         if req.flags & mem::EXECUTABLE != 0 {
             map_flags |= map_flags::EXECUTABLE;
         }
-        Ok(Self {
+        let backing = if vm_flags & (vm::IO | vm::PFNMAP) != 0 {
+            // Device memory: only `VM_PFNMAP` says what `vm_pgoff` means, and RAM is never
+            // mapped as a device (upstream refuses it too).
+            let io_pfn = io_pfn.ok_or(EINVAL)?;
+            if vm_flags & vm::PFNMAP == 0
+                || (io_pfn..io_pfn + npages).any(crate::mshv_ffi::pfn_is_ram)
+            {
+                return Err(EINVAL);
+            }
+            // As upstream: readable and writable whatever was asked, uncached.
+            map_flags = map_flags::READABLE | map_flags::WRITABLE | map_flags::NOT_CACHED;
+            Backing::Mmio(io_pfn)
+        } else if req.flags & mem::PINNED != 0 {
+            let n = usize::try_from(npages).map_err(|_| EINVAL)?;
+            Backing::Pinned(Pinned::new(req.userspace_addr, n, writable, true)?)
+        } else {
+            // Pinning would fail there: say so now, not at the guest's first write.
+            if writable && vm_flags & vm::WRITE == 0 {
+                return Err(EFAULT);
+            }
+            let m = MovableMem::new(
+                t.hv,
+                t.pt,
+                req.guest_pfn,
+                npages,
+                req.userspace_addr,
+                map_flags,
+                t.large,
+            )?;
+            match m {
+                Some(m) => Backing::Movable(m),
+                // As upstream: a region that cannot be watched is pinned.
+                None => {
+                    let n = usize::try_from(npages).map_err(|_| EINVAL)?;
+                    Backing::Pinned(Pinned::new(req.userspace_addr, n, writable, true)?)
+                }
+            }
+        };
+        let mut region = Self {
             guest_pfn: req.guest_pfn,
             npages,
             uaddr: req.userspace_addr,
             map_flags,
-            pinned,
+            backing,
             runs: KVec::new(),
-        })
+        };
+        if let Err(e) = region.map(t.hv, t.pt, t.large) {
+            if region.is_mapped() {
+                // The hypervisor may still map some of the pages: never unpin them.
+                region.leak();
+            }
+            return Err(e);
+        }
+        Ok(region)
     }
 
-    /// Maps the region into partition `pt`: 2M pages where `large` allows them and the backing
-    /// is a 2M folio at a 2M-aligned guest address, 4K pages elsewhere. All or nothing.
-    pub(crate) fn map(&mut self, hv: &Hv, pt: u64, large: bool) -> Result {
-        let pfns = self.pinned.pfns()?;
+    /// Maps a pinned or MMIO region into partition `pt`: 2M pages where `large` allows them
+    /// and the backing is a 2M folio at a 2M-aligned guest address, 4K pages elsewhere. All or
+    /// nothing. (A movable region is mapped, no-access, when it is made.)
+    fn map(&mut self, hv: &Hv, pt: u64, large: bool) -> Result {
+        let pinned = match &self.backing {
+            Backing::Pinned(p) => p,
+            Backing::Movable(_) => return Ok(()),
+            Backing::Mmio(pfn) => {
+                let mut pfns =
+                    KVVec::with_capacity(self.npages as usize, GFP_KERNEL | __GFP_NOWARN)?;
+                for k in 0..self.npages {
+                    pfns.push(pfn + k, GFP_KERNEL)?;
+                }
+                self.runs.reserve(1, GFP_KERNEL)?;
+                hv.map_gpa_pages(pt, self.guest_pfn, self.map_flags, &pfns)?;
+                // Cannot fail: room was reserved above.
+                self.runs.push((0, self.npages, false), GFP_KERNEL)?;
+                return Ok(());
+            }
+        };
+        let pfns = pinned.pfns()?;
         let n = pfns.len();
         let huge = |i: usize| {
             large
                 && (self.guest_pfn + i as u64) % PAGES_PER_LARGE_PAGE == 0
-                && self.pinned.huge_at(i, &pfns)
+                && pinned.huge_at(i, &pfns)
         };
         let step = PAGES_PER_LARGE_PAGE as usize;
         let mut i = 0;
@@ -233,11 +322,15 @@ impl Region {
 
     /// Whether some of the region may still be mapped in the hypervisor.
     pub(crate) fn is_mapped(&self) -> bool {
-        !self.runs.is_empty()
+        match &self.backing {
+            Backing::Movable(m) => m.is_mapped(),
+            _ => !self.runs.is_empty(),
+        }
     }
 
-    /// Gives up the region without unpinning its pages, which the hypervisor may still map:
-    /// a leak, but never guest access to freed memory.
+    /// Gives up the region without unpinning its pages (or, for movable memory, without
+    /// removing the notifier that takes them back), which the hypervisor may still map: a
+    /// leak, but never guest access to freed memory.
     pub(crate) fn leak(self) {
         pr_err!(
             "region at guest page {:#x}: {} pages stay pinned\n",
@@ -247,13 +340,42 @@ impl Region {
         core::mem::forget(self);
     }
 
-    /// Unmaps the region from partition `pt`, run by run. On failure the runs not unmapped stay.
+    /// Unmaps the region from partition `pt`. On failure what is not unmapped stays.
     pub(crate) fn unmap(&mut self, hv: &Hv, pt: u64) -> Result {
+        if let Backing::Movable(m) = &self.backing {
+            return m.unmap();
+        }
         while let Some(&run) = self.runs.last() {
             hv.unmap_gpa_pages(pt, self.guest_pfn + run.0, unit(run), run.2)?;
             self.runs.pop();
         }
         Ok(())
+    }
+
+    /// The partition was finalized, which unmapped every GPA.
+    pub(crate) fn forget_mappings(&mut self) {
+        match &self.backing {
+            Backing::Movable(m) => m.forget_mappings(),
+            _ => self.runs.clear(),
+        }
+    }
+
+    /// Resolves a guest fault on `gfn` (in the region) for an access of type `access`
+    /// (`HV_INTERCEPT_ACCESS_*`). Only movable memory faults in, and only for an access its
+    /// flags allow.
+    pub(crate) fn fault(&self, gfn: u64, access: u8) -> Result {
+        let Backing::Movable(m) = &self.backing else {
+            return Err(EFAULT);
+        };
+        let need = match access {
+            0 => map_flags::READABLE,
+            1 => map_flags::WRITABLE,
+            _ => map_flags::KERNEL_EXECUTABLE,
+        };
+        if self.map_flags & need == 0 {
+            return Err(EACCES);
+        }
+        m.fault(gfn)
     }
 
     /// Whether the region overlaps guest pages `[gfn, gfn + n)`.
@@ -274,14 +396,4 @@ fn unit(run: (u64, u64, bool)) -> u64 {
     } else {
         run.1
     }
-}
-
-/// Requires a VMA of ordinary memory at `uaddr`, as upstream does (`EINVAL` otherwise).
-fn check_vma(uaddr: u64) -> Result {
-    let flags = crate::mshv_ffi::vma_flags(usize::try_from(uaddr).map_err(|_| EINVAL)?)?;
-    // I/O memory (VM_IO | VM_PFNMAP) has no pages to pin: MMIO regions are a later capability.
-    if flags & (vm::IO | vm::PFNMAP) != 0 {
-        return Err(EINVAL);
-    }
-    Ok(())
 }

@@ -50,6 +50,12 @@ pub(crate) mod cap {
     pub(crate) const MSI_ROUTING: u32 = 0x19;
     /// `MSHV_IRQFD` assign and deassign.
     pub(crate) const IRQFD: u32 = 0x1A;
+    /// Guest RAM is movable: faulted in, taken back on host changes.
+    pub(crate) const MOVABLE_MEMORY: u32 = 0x1B;
+    /// `MSHV_SET_MEM_BIT_PINNED`.
+    pub(crate) const PINNED_MEMORY: u32 = 0x1C;
+    /// Device memory (`VM_PFNMAP`) regions.
+    pub(crate) const MMIO_MEMORY: u32 = 0x1D;
 }
 
 /// `MSHV_PT_BIT_*`: partition flags.
@@ -73,8 +79,9 @@ pub(crate) mod mem {
     pub(crate) const WRITABLE: u8 = 1 << 0;
     pub(crate) const EXECUTABLE: u8 = 1 << 1;
     pub(crate) const UNMAP: u8 = 1 << 2;
+    pub(crate) const PINNED: u8 = 1 << 3;
     /// `MSHV_SET_MEM_FLAGS_MASK`.
-    pub(crate) const FLAGS_MASK: u8 = (1 << 3) - 1;
+    pub(crate) const FLAGS_MASK: u8 = (1 << 4) - 1;
 }
 
 /// `MSHV_HV_PAGE_SIZE`.
@@ -289,6 +296,7 @@ pub(crate) const CONSTANTS: &[(&str, u64)] = &[
     ("MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES", 3),
     ("MSHV_SET_MEM_FLAGS_MASK", mem::FLAGS_MASK as u64),
     ("MSHV_SET_MEM_BIT_UNMAP", 2),
+    ("MSHV_SET_MEM_BIT_PINNED", 3),
     ("MSHV_HV_PAGE_SIZE", MSHV_HV_PAGE_SIZE as u64),
     ("MSHV_RUN_VP_BUF_SZ", MSHV_RUN_VP_BUF_SZ as u64),
     ("MSHV_VP_MMAP_OFFSET_REGISTERS", 0),
@@ -314,6 +322,9 @@ pub(crate) const CONSTANTS: &[(&str, u64)] = &[
     ("MSHV_MAX_GUEST_IRQS", MSHV_MAX_GUEST_IRQS as u64),
     ("MSHV_SET_MSI_ROUTING", MSHV_SET_MSI_ROUTING as u64),
     ("MSHV_CAP_IRQFD", cap::IRQFD as u64),
+    ("MSHV_CAP_MOVABLE_MEMORY", cap::MOVABLE_MEMORY as u64),
+    ("MSHV_CAP_PINNED_MEMORY", cap::PINNED_MEMORY as u64),
+    ("MSHV_CAP_MMIO_MEMORY", cap::MMIO_MEMORY as u64),
     ("MSHV_IRQFD", MSHV_IRQFD as u64),
     ("MSHV_IRQFD_FLAGS_MASK", irqfd::FLAGS_MASK as u64),
     ("MSHV_IRQFD_BIT_DEASSIGN", 0),

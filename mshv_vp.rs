@@ -48,6 +48,9 @@ use crate::{
     },
 };
 
+/// Times in a row the same guest fault is resolved in the kernel before it goes to userspace.
+const MAX_FAULT_REPEATS: u32 = 32;
+
 /// Bytes of `struct hv_synthetic_timers_state`: four 40-byte timers and 40 reserved bytes.
 const TIMERS_STATE_SIZE: usize = 200;
 
@@ -203,6 +206,9 @@ impl Vp {
         let mut st = mshv_ffi::lock_killable(&self.run)?;
         let pt = &self.partition;
         if !st.pending {
+            // A fault resolved in the kernel that comes back again and again (the memory
+            // changing under it each time, or a bug) goes to userspace in the end.
+            let (mut last_fault, mut repeats) = (None, 0);
             loop {
                 if kernel::current!().signal_pending() {
                     return Err(EINTR);
@@ -216,6 +222,17 @@ impl Vp {
                 st.clear_suspend = false;
                 if state == dispatch::STATE_READY && event == dispatch::EVENT_INTERCEPT {
                     st.clear_suspend = true;
+                    if let Some((gfn, access)) = self.gpa_fault() {
+                        repeats = if last_fault == Some((gfn, access)) {
+                            repeats + 1
+                        } else {
+                            0
+                        };
+                        last_fault = Some((gfn, access));
+                        if repeats < MAX_FAULT_REPEATS && pt.handle_gpa_fault(gfn, access) {
+                            continue;
+                        }
+                    }
                     st.pending = true;
                     break;
                 }
@@ -236,6 +253,23 @@ impl Vp {
 }
 
 impl Vp {
+    /// The guest page and access type (`HV_INTERCEPT_ACCESS_*`) of the intercept message
+    /// waiting in the message page, if it is a memory intercept.
+    fn gpa_fault(&self) -> Option<(u64, u8)> {
+        let mut head = [0u8; 80];
+        // SAFETY: By the type invariant `msg_page` is a mapped page of 4096 bytes; the
+        // hypervisor writes it only while the VP is dispatched, which the run mutex excludes.
+        unsafe { core::ptr::copy_nonoverlapping(self.msg_page.as_ptr(), head.as_mut_ptr(), 80) };
+        let kind = u32::from_le_bytes(head[0..4].try_into().ok()?);
+        if kind != msg::GPA_INTERCEPT && kind != msg::UNMAPPED_GPA {
+            return None;
+        }
+        // `struct hv_x64_memory_intercept_message`: the access type in the intercept header,
+        // the GPA after the GVA.
+        let gpa = u64::from_le_bytes(head[72..80].try_into().ok()?);
+        Some((gpa >> 12, head[21]))
+    }
+
     /// `mmap` of the VP fd: the state pages, one per page offset (`MSHV_VP_MMAP_OFFSET_*`), each
     /// page of the mapping the page of its own offset (upstream maps the first one everywhere).
     fn map_pages(&self, vma: &VmaNew, pgoff: usize) -> Result {

@@ -99,12 +99,18 @@ static void *gib(bool huge, void **raw_out)
 	return m;
 }
 
-static void map_bench(int mshv, bool huge)
+/*
+ * Pinned: everything is mapped at once (2M pages where the backing allows). Movable: the map is
+ * one no-access mapping in 4K pages; pages are mapped as the guest touches them.
+ */
+static void map_bench(int mshv, bool huge, bool pinned)
 {
 	int pt = partition(mshv, huge ? 1 << MSHV_PT_BIT_GPA_SUPER_PAGES : 0);
 	void *raw;
 	char *m = gib(huge, &raw);
-	long calls = map_calls(), minimum = huge ? (512 + 508) / 509 : (PAGES + 508) / 509;
+	long calls = map_calls();
+	long minimum = huge && pinned ? (512 + 508) / 509 : (PAGES + 508) / 509;
+	__u8 flags = 1 << MSHV_SET_MEM_BIT_WRITABLE | (pinned ? 1 << MSHV_SET_MEM_BIT_PINNED : 0);
 	double t0, floor, t;
 
 	t0 = now();
@@ -112,15 +118,16 @@ static void map_bench(int mshv, bool huge)
 		die("mlock");
 	floor = now() - t0;
 	t0 = now();
-	if (set_mem(pt, m, GIB, 1 << MSHV_SET_MEM_BIT_WRITABLE))
+	if (set_mem(pt, m, GIB, flags))
 		die("map");
 	calls = map_calls() - calls;
 	if (set_mem(pt, m, GIB, 1 << MSHV_SET_MEM_BIT_UNMAP))
 		die("unmap");
 	t = now() - t0;
-	printf("bench: map+unmap 1 GiB, %s pages: %ld map hypercalls (TLFS minimum %ld); "
+	printf("bench: map+unmap 1 GiB, %s, %s pages: %ld map hypercalls (TLFS minimum %ld); "
 	       "%.1f ms, mlock+munlock floor %.1f ms, floor/map %.2f (goal >= 0.8)\n",
-	       huge ? "2M" : "4K", calls, minimum, t * 1e3, floor * 1e3, floor / t);
+	       pinned ? "pinned" : "movable", huge ? "2M" : "4K", calls, minimum, t * 1e3,
+	       floor * 1e3, floor / t);
 	close(pt);
 	munmap(raw, GIB + (2 << 20));
 }
@@ -172,8 +179,10 @@ int main(void)
 		prev = t;
 	}
 
-	map_bench(mshv, false);
-	map_bench(mshv, true);
+	map_bench(mshv, false, true);
+	map_bench(mshv, true, true);
+	map_bench(mshv, false, false);
+	map_bench(mshv, true, false);
 
 	{
 		int pt = partition(mshv, 0);

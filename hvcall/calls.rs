@@ -36,7 +36,7 @@ use crate::hv_defs::{
 pub(crate) const MAP_GPA_BATCH: usize = (HV_PAGE_SIZE - 24) / 8;
 /// Pages deposited at the first shortage of `HvCallMapGpaPages` (upstream's
 /// `HV_MAP_GPA_DEPOSIT_PAGES`): mapping needs many, one page at a time would double the calls.
-const MAP_GPA_DEPOSIT: usize = 256;
+pub(crate) const MAP_GPA_DEPOSIT: usize = 256;
 /// Pages per `HvCallUnmapGpaPages` and per `HvCallGetGpaPagesAccessStates`: the rep field's
 /// limit (no input list; one output byte per page).
 pub(crate) const REP_BATCH: usize = 0xfff;
@@ -159,6 +159,24 @@ impl Hv {
     /// `HvCallMapGpaPages`: maps `pfns` at `gfn` with `flags`. With `LARGE_PAGE` each PFN heads a
     /// 2M page (and `gfn` is 2M-aligned). All or nothing: on failure what was mapped is unmapped.
     pub(crate) fn map_gpa_pages(&self, pt: u64, gfn: u64, flags: u32, pfns: &[u64]) -> Result {
+        self.map_gpa(pt, gfn, flags, pfns, true)
+    }
+
+    /// As [`Hv::map_gpa_pages`], but never allocating: a hypervisor short of memory is `ENOMEM`,
+    /// for the caller to deposit (with [`Hv::deposit`]) once it may allocate, and try again. For
+    /// callers holding a lock that memory reclaim takes (a movable region's, which its MMU
+    /// notifier takes).
+    pub(crate) fn map_gpa_pages_nodeposit(
+        &self,
+        pt: u64,
+        gfn: u64,
+        flags: u32,
+        pfns: &[u64],
+    ) -> Result {
+        self.map_gpa(pt, gfn, flags, pfns, false)
+    }
+
+    fn map_gpa(&self, pt: u64, gfn: u64, flags: u32, pfns: &[u64], deposit: bool) -> Result {
         let large = flags & map_flags::LARGE_PAGE != 0;
         let step = if large { PAGES_PER_LARGE_PAGE } else { 1 };
         let mut mapped = 0u64;
@@ -171,7 +189,7 @@ impl Hv {
             };
             let count = batch.len();
             let mut done = 0;
-            let r = self.with_deposits_from(pt, "map GPA pages", MAP_GPA_DEPOSIT, |hv| {
+            let mut op = |hv: &Self| {
                 let (d, r) = hv.rep::<_, _, u64>(
                     code::MAP_GPA_PAGES,
                     &head,
@@ -182,7 +200,12 @@ impl Hv {
                 );
                 done = d;
                 r
-            });
+            };
+            let r = if deposit {
+                self.with_deposits_from(pt, "map GPA pages", MAP_GPA_DEPOSIT, op)
+            } else {
+                op(self).map_err(|e| e.to_errno())
+            };
             mapped += done as u64;
             if let Err(e) = r {
                 if mapped != 0 {

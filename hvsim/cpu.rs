@@ -145,8 +145,9 @@ impl Memory<'_> {
             });
         };
         self.gpa.touch(gfn, access == WRITE);
-        // SAFETY: `pfn` is mapped into the guest, so the driver keeps it pinned (or it is the
-        // hypervisor's own); the offset is inside the page.
+        // SAFETY: `pfn` is mapped into the guest, so the driver keeps it alive (pinned, or
+        // movable and taken back through this simulator before the host frees it; or it is
+        // the hypervisor's own); the offset is inside the page.
         let byte = unsafe { page.as_ptr().add((gpa & 0xfff) as usize) };
         match value {
             // SAFETY: As above.

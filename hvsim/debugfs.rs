@@ -8,7 +8,10 @@
 //!   (or of any code) and the `times - 1` matching calls after it fail with `status`; `clear`
 //!   disarms every fault; numbers in hex with `0x` or decimal;
 //! - `partial_reps` (write): a seed for partial rep completion, 0 for off;
-//! - `state` (read): partitions alive, and the root pool's deposited and used pages.
+//! - `state` (read): partitions alive, and the root pool's deposited and used pages; a line
+//!   `partition <id>` per partition; a line `pending <pt> <vp> <vector>` per interrupt not taken;
+//! - `gpa` (write `<partition id> <guest page>`, then read): `<pfn> <flags>` of that page's
+//!   mapping in hex, or `none`.
 
 use core::fmt;
 
@@ -60,6 +63,9 @@ fn state(hv: &Arc<Hv>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let (deposited, used) = hv.sim().root_pool();
     writeln!(f, "partitions {}", hv.sim().partitions())?;
     writeln!(f, "root_pool {deposited} {used}")?;
+    for id in hv.sim().partition_ids().map_err(|_| fmt::Error)? {
+        writeln!(f, "partition {id}")?;
+    }
     // One line per asserted interrupt the guest has not taken.
     for (pt, vp, vector) in hv.sim().all_pending().map_err(|_| fmt::Error)? {
         writeln!(f, "pending {pt} {vp} {vector:#x}")?;
@@ -89,6 +95,22 @@ fn fault(hv: &Arc<Hv>, reader: &mut UserSliceReader) -> Result {
     hv.sim().inject_fault(code, nth, times, status)
 }
 
+fn gpa_show(hv: &Arc<Hv>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match hv.sim().query() {
+        Some((pfn, flags)) => writeln!(f, "{pfn:#x} {flags:#x}"),
+        None => writeln!(f, "none"),
+    }
+}
+
+fn gpa_set(hv: &Arc<Hv>, reader: &mut UserSliceReader) -> Result {
+    let mut buf = [0u8; 128];
+    let mut w = line(reader, &mut buf)?.split_whitespace();
+    let mut next = || number(w.next().ok_or(EINVAL)?);
+    let (id, gfn) = (next()?, next()?);
+    hv.sim().set_query(id, gfn);
+    Ok(())
+}
+
 fn partial_reps(hv: &Arc<Hv>, reader: &mut UserSliceReader) -> Result {
     let mut buf = [0u8; 128];
     hv.sim().set_partial_reps(number(line(reader, &mut buf)?)?);
@@ -104,6 +126,7 @@ pub(crate) fn register(hv: &Arc<Hv>) -> Result<Pin<KBox<Scope<Arc<Hv>>>>> {
         dir.read_callback_file(c"state", hv, &state);
         dir.write_only_callback_file(c"fault", hv, &fault);
         dir.write_only_callback_file(c"partial_reps", hv, &partial_reps);
+        dir.read_write_callback_file(c"gpa", hv, &gpa_show, &gpa_set);
     });
     KBox::pin_init(scope, GFP_KERNEL)
 }

@@ -113,11 +113,14 @@ impl GpaMap {
         // PANIC: The chunk was found or inserted above.
         let c = self.chunks.get_mut(&key).expect("chunk exists");
         let e = &mut c.e[(gfn % CHUNK) as usize];
+        // A remap keeps what the guest did to the page (a movable region's pages are remapped
+        // as they fault in and are taken back; dirty tracking must not lose a write).
+        let kept = *e & (ACCESSED | DIRTY);
         if *e & MAPPED == 0 {
             c.mapped += 1;
             self.mapped += 1;
         }
-        *e = MAPPED | (pack_flags(flags) << FLAGS_SHIFT) | pfn;
+        *e = MAPPED | kept | (pack_flags(flags) << FLAGS_SHIFT) | pfn;
         Ok(())
     }
 

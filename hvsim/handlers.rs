@@ -368,6 +368,8 @@ fn map_gpa(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8]) -> Outcome
     }
     let large = i.flags & map_flags::LARGE_PAGE != 0;
     let no_access = i.flags & map_flags::NO_ACCESS != 0;
+    // Device memory (uncached) is not RAM: it has no `struct page`.
+    let device = i.flags & map_flags::NOT_CACHED != 0;
     let step = if large { PAGES_PER_LARGE_PAGE } else { 1 };
     if large && i.target_gpa_base % PAGES_PER_LARGE_PAGE != 0 {
         return Err(bad(status::INVALID_PARAMETER, c));
@@ -378,7 +380,10 @@ fn map_gpa(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8]) -> Outcome
     for r in range.clone() {
         let pfn: u64 = rd(input, 24 + r * 8).unwrap_or_default();
         // A no-access mapping carries no pages (upstream passes zeroes).
-        if !no_access && (!mshv_ffi::pfn_valid(pfn) || (large && pfn % PAGES_PER_LARGE_PAGE != 0)) {
+        if !no_access
+            && ((!device && !mshv_ffi::pfn_valid(pfn))
+                || (large && pfn % PAGES_PER_LARGE_PAGE != 0))
+        {
             return Err((status::INVALID_PARAMETER, r));
         }
         let gfn = (r as u64)

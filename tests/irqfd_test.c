@@ -18,7 +18,6 @@
 #include "mshv_util.h"
 
 #define HVCALL_ASSERT_VIRTUAL_INTERRUPT	0x0094
-#define HV_STATUS_INVALID_PARAMETER	0x5
 
 /* How many interrupts with vector are pending on VP 0 of any partition. */
 static int pending(int vector)

@@ -13,11 +13,11 @@
 #include "kselftest_harness.h"
 #include "mshv_util.h"
 
-#define HVCALL_MAP_GPA_PAGES	0x004b
 
 #define W (1 << MSHV_SET_MEM_BIT_WRITABLE)
 #define X (1 << MSHV_SET_MEM_BIT_EXECUTABLE)
 #define U (1 << MSHV_SET_MEM_BIT_UNMAP)
+#define P (1 << MSHV_SET_MEM_BIT_PINNED)
 
 FIXTURE(pt) {
 	int mshv;
@@ -210,6 +210,17 @@ TEST_F(pt, munmap_while_mapped_keeps_the_pages)
 	ASSERT_NE(MAP_FAILED, m);
 	m[0] = 1;
 	ASSERT_EQ(0, set_mem(self->pt, 0, m, 4 * 4096, W, 0));
+	/* Movable: the process may unmap its memory; the guest loses it (see movable_memory). */
+	EXPECT_EQ(0, munmap(m, 4 * 4096));
+}
+
+TEST_F(pt, munmap_while_pinned_keeps_the_pages)
+{
+	char *m = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(MAP_FAILED, m);
+	m[0] = 1;
+	ASSERT_EQ(0, set_mem(self->pt, 0, m, 4 * 4096, W | P, 0));
 	/* Pinned: the process may unmap its view; the partition keeps the pages until close. */
 	EXPECT_EQ(0, munmap(m, 4 * 4096));
 }
@@ -266,20 +277,20 @@ TEST(large_pages_when_the_backing_allows)
 	pt = __mshv_create_partition(mshv, 1 << MSHV_PT_BIT_GPA_SUPER_PAGES, 0);
 	ASSERT_LE(0, pt);
 	ASSERT_EQ(0, ioctl(pt, MSHV_INITIALIZE_PARTITION));
-	/* Two 2M pages in one hypercall (4K pages would take three: 509 per call). */
+	/* Pinned: two 2M pages in one hypercall (4K pages would take three: 509 per call). */
 	before = sim_calls(HVCALL_MAP_GPA_PAGES);
-	ASSERT_EQ(0, set_mem(pt, 0x200, m, size, W, 0));
+	ASSERT_EQ(0, set_mem(pt, 0x200, m, size, W | P, 0));
 	EXPECT_EQ(1, sim_calls(HVCALL_MAP_GPA_PAGES) - before);
 	ASSERT_EQ(0, set_mem(pt, 0x200, m, size, U, 0));
 	/* A guest address off the 2M grid: 4K pages. */
 	before = sim_calls(HVCALL_MAP_GPA_PAGES);
-	ASSERT_EQ(0, set_mem(pt, 0x201, m, size, W, 0));
+	ASSERT_EQ(0, set_mem(pt, 0x201, m, size, W | P, 0));
 	EXPECT_EQ(3, sim_calls(HVCALL_MAP_GPA_PAGES) - before);
 	close(pt);
 	/* Without MSHV_PT_BIT_GPA_SUPER_PAGES: 4K pages. */
 	plain = mshv_create_partition(mshv, true);
 	before = sim_calls(HVCALL_MAP_GPA_PAGES);
-	ASSERT_EQ(0, set_mem(plain, 0x200, m, size, W, 0));
+	ASSERT_EQ(0, set_mem(plain, 0x200, m, size, W | P, 0));
 	EXPECT_EQ(3, sim_calls(HVCALL_MAP_GPA_PAGES) - before);
 	close(plain);
 	close(mshv);

@@ -32,6 +32,9 @@ static const struct mshv_cap_name mshv_cap_names[] = {
 	MSHV_CAP_NAME(GPAP_ACCESS_BITMAP),
 	MSHV_CAP_NAME(MSI_ROUTING),
 	MSHV_CAP_NAME(IRQFD),
+	MSHV_CAP_NAME(MOVABLE_MEMORY),
+	MSHV_CAP_NAME(PINNED_MEMORY),
+	MSHV_CAP_NAME(MMIO_MEMORY),
 };
 
 #define MSHV_NR_CAP_NAMES (sizeof(mshv_cap_names) / sizeof(mshv_cap_names[0]))

@@ -113,3 +113,9 @@ long sim_calls(unsigned int code);
 int sim_partitions(void);
 /* Writes line to the simulator's fault file ("clear", or "code nth times status"). */
 void sim_fault(const char *line);
+/* The ID of the newest partition the simulator holds; fails the test without a simulator. */
+__u64 sim_newest_partition(void);
+/* The simulator's mapping of guest page gfn in partition pt: 0 with pfn and flags, -1 if none. */
+int sim_gpa(__u64 pt, __u64 gfn, __u64 *pfn, __u32 *flags);
+/* The PFN behind the caller's address (from /proc/self/pagemap; root only), 0 if none. */
+__u64 host_pfn(const void *addr);

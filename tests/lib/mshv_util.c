@@ -248,3 +248,53 @@ void sim_fault(const char *line)
 		    strerror(errno));
 	close(fd);
 }
+
+__u64 sim_newest_partition(void)
+{
+	char line[128];
+	unsigned long long id, newest = 0;
+	FILE *f = fopen(SIM "state", "r");
+
+	TEST_ASSERT(f, "open %s: %s", SIM "state", strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "partition %llu", &id) == 1 && id > newest)
+			newest = id;
+	fclose(f);
+	TEST_ASSERT(newest, "no partition in the simulator");
+	return newest;
+}
+
+int sim_gpa(__u64 pt, __u64 gfn, __u64 *pfn, __u32 *flags)
+{
+	char buf[64];
+	unsigned long long p;
+	unsigned int fl;
+	int fd = open(SIM "gpa", O_RDWR);
+	ssize_t len;
+
+	TEST_ASSERT(fd >= 0, "open %s: %s", SIM "gpa", strerror(errno));
+	len = snprintf(buf, sizeof(buf), "%llu %llu", (unsigned long long)pt,
+		       (unsigned long long)gfn);
+	TEST_ASSERT(write(fd, buf, len) == len, "write gpa: %s", strerror(errno));
+	len = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	TEST_ASSERT(len > 0, "read gpa");
+	buf[len] = 0;
+	if (sscanf(buf, "%llx %x", &p, &fl) != 2)
+		return -1;
+	*pfn = p;
+	*flags = fl;
+	return 0;
+}
+
+__u64 host_pfn(const void *addr)
+{
+	__u64 e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	TEST_ASSERT(fd >= 0, "open pagemap: %s", strerror(errno));
+	TEST_ASSERT(pread(fd, &e, 8, (unsigned long)addr / 4096 * 8) == 8, "read pagemap");
+	close(fd);
+	/* Bit 63: present; bits 0-54: the PFN. */
+	return (e >> 63) ? (e & ((1ULL << 55) - 1)) : 0;
+}

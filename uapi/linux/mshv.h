@@ -53,6 +53,20 @@
 #define MSHV_CAP_MSI_ROUTING		0x19
 /* MSHV_IRQFD assign and deassign (not MSHV_IRQFD_BIT_RESAMPLE) */
 #define MSHV_CAP_IRQFD			0x1A
+/*
+ * MSHV_SET_GUEST_MEMORY maps RAM movable: nothing is pinned, the guest's
+ * touch faults pages in, host changes (munmap, MADV_DONTNEED, fork, page
+ * migration) take them back.
+ */
+#define MSHV_CAP_MOVABLE_MEMORY		0x1B
+/* MSHV_SET_MEM_BIT_PINNED: pin a region's memory and map it at once */
+#define MSHV_CAP_PINNED_MEMORY		0x1C
+/*
+ * MSHV_SET_GUEST_MEMORY maps device memory (VM_PFNMAP mappings; the PFN is
+ * vm_pgoff plus the address's offset into the mapping) uncached; RAM PFNs are
+ * refused
+ */
+#define MSHV_CAP_MMIO_MEMORY		0x1D
 
 /*
  * /dev/mshv and partition fds: is a capability supported?
@@ -117,6 +131,7 @@ enum {
 	MSHV_SET_MEM_BIT_WRITABLE,
 	MSHV_SET_MEM_BIT_EXECUTABLE,
 	MSHV_SET_MEM_BIT_UNMAP,
+	MSHV_SET_MEM_BIT_PINNED,	/* MSHV_CAP_PINNED_MEMORY */
 	MSHV_SET_MEM_BIT_COUNT
 };
 

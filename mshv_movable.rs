@@ -1,0 +1,505 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Movable guest memory: a region whose pages stay the process's to move or free.
+//!
+//! The region is mapped into the partition with no access. The guest's first touch of a page
+//! raises a GPA intercept, which `MSHV_RUN_VP` resolves here without leaving the kernel: the
+//! 2M-aligned chunk around the page is looked up in the process's page tables (without pinning)
+//! and mapped, with one 2M page when the memory is a 2M folio. An MMU interval notifier on the
+//! userspace range hears of every host-side change (munmap, `MADV_DONTNEED`, copy-on-write after
+//! fork, migration) and takes the affected chunks back to no access before the pages can go.
+//!
+//! Locking: the chunk map's mutex is taken by the notifier, which memory reclaim may call, so
+//! nothing allocates while holding it (the hypervisor's memory is deposited outside it, and
+//! page lookups happen before it is taken, checked afterwards against the notifier's sequence).
+//! The interval notifier glue is C (`mshv_region_glue.c`); this file is the only user.
+
+use core::ptr::NonNull;
+
+use kernel::{
+    ffi::{
+        c_ulong,
+        c_void, //
+    },
+    new_mutex,
+    prelude::*,
+    sync::{
+        Arc,
+        Mutex, //
+    },
+};
+
+use crate::{
+    hv_defs::{
+        map_flags,
+        PAGES_PER_LARGE_PAGE, //
+    },
+    hvcall::{
+        calls::MAP_GPA_DEPOSIT,
+        Hv, //
+    },
+    mshv_uapi::MSHV_HV_PAGE_SIZE,
+};
+
+mod ffi {
+    use kernel::ffi::{
+        c_int,
+        c_long,
+        c_ulong,
+        c_void, //
+    };
+
+    /// `struct mshv_rs_mn`.
+    #[repr(C)]
+    pub(super) struct Mn {
+        _opaque: [u8; 0],
+    }
+
+    extern "C" {
+        pub(super) fn mshv_rs_mn_new(
+            owner: *const c_void,
+            start: c_ulong,
+            length: c_ulong,
+            out: *mut *mut Mn,
+        ) -> c_int;
+        pub(super) fn mshv_rs_mn_free(mn: *mut Mn);
+        pub(super) fn mshv_rs_mn_read_begin(mn: *mut Mn) -> c_ulong;
+        pub(super) fn mshv_rs_mn_read_retry(mn: *mut Mn, seq: c_ulong) -> bool;
+        pub(super) fn mshv_rs_mn_set_seq(mn: *mut Mn, seq: c_ulong);
+        pub(super) fn mshv_rs_mn_get_pages(
+            mn: *mut Mn,
+            start: c_ulong,
+            n: c_ulong,
+            write: bool,
+            pages: *mut *mut c_void,
+        ) -> c_long;
+        pub(super) fn mshv_rs_put_pages(pages: *mut *mut c_void, n: c_ulong);
+    }
+}
+
+/// How the hypervisor maps one 2M chunk of the region.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    /// No access (or unmapped, after a failed revocation): the guest's touch faults it in.
+    NoAccess,
+    /// With 4K pages, some of them accessible.
+    Small,
+    /// With one accessible 2M page.
+    Large,
+}
+
+/// What the chunk mutex protects.
+struct ChunkMap {
+    chunks: KVVec<Chunk>,
+    /// The hypervisor maps none of the region any more (it was unmapped, or its partition
+    /// finalized): there is nothing to fault in or take back.
+    gone: bool,
+}
+
+/// A movable region's state, shared with its MMU notifier.
+#[pin_data]
+pub(crate) struct Movable {
+    hv: Arc<Hv>,
+    /// The hypervisor's ID of the partition.
+    pt: u64,
+    guest_pfn: u64,
+    npages: u64,
+    uaddr: u64,
+    /// `HV_MAP_GPA_*` flags of accessible pages.
+    map_flags: u32,
+    /// 2M pages may be used (`MSHV_PT_BIT_GPA_SUPER_PAGES`).
+    large: bool,
+    #[pin]
+    map: Mutex<ChunkMap>,
+}
+
+/// A registered MMU interval notifier.
+///
+/// # Invariants
+///
+/// `ptr` came from `mshv_rs_mn_new` and is freed (the notifier removed) once, on drop.
+struct Notifier {
+    ptr: NonNull<ffi::Mn>,
+}
+
+// SAFETY: The notifier may be removed from any thread; its C side has its own locking.
+unsafe impl Send for Notifier {}
+// SAFETY: Every operation through a shared reference is thread-safe on the C side.
+unsafe impl Sync for Notifier {}
+
+impl Notifier {
+    /// A sequence to check a page lookup against with [`Notifier::read_retry`].
+    fn read_begin(&self) -> c_ulong {
+        // SAFETY: By the type invariant `ptr` is a registered notifier.
+        unsafe { ffi::mshv_rs_mn_read_begin(self.ptr.as_ptr()) }
+    }
+
+    /// Whether an invalidation began since `seq` was read: what was looked up may be stale.
+    fn read_retry(&self, seq: c_ulong) -> bool {
+        // SAFETY: By the type invariant `ptr` is a registered notifier.
+        unsafe { ffi::mshv_rs_mn_read_retry(self.ptr.as_ptr(), seq) }
+    }
+
+    /// Looks up (and faults in) `n` pages from `start` in the notifier's process, each with a
+    /// reference, into the empty `pages`; returns how many it found from `start` on.
+    fn get_pages(
+        &self,
+        start: u64,
+        n: usize,
+        write: bool,
+        pages: &mut KVec<*mut c_void>,
+    ) -> Result<usize> {
+        let n = n.min(pages.capacity());
+        // SAFETY: By the type invariant `ptr` is a registered notifier; the spare capacity has
+        // room for `n` pointers, of which the call writes at most `n`.
+        let got = unsafe {
+            ffi::mshv_rs_mn_get_pages(
+                self.ptr.as_ptr(),
+                start as c_ulong,
+                n as c_ulong,
+                write,
+                pages.spare_capacity_mut().as_mut_ptr().cast(),
+            )
+        };
+        let got = usize::try_from(got).map_err(|_| Error::from_errno(got as i32))?;
+        // SAFETY: The call initialized the first `got` (<= `n`) entries.
+        unsafe { pages.inc_len(got.min(n)) };
+        Ok(got.min(n))
+    }
+}
+
+impl Drop for Notifier {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant `ptr` is registered and freed only here; the removal
+        // waits for an invalidation in progress.
+        unsafe { ffi::mshv_rs_mn_free(self.ptr.as_ptr()) };
+    }
+}
+
+/// Drops the references `get_pages` took.
+fn put_pages(pages: &mut KVec<*mut c_void>) {
+    // SAFETY: Every entry is a page with a reference `get_pages` took; the vector is emptied,
+    // so none is put twice.
+    unsafe { ffi::mshv_rs_put_pages(pages.as_mut_ptr(), pages.len() as c_ulong) };
+    pages.clear();
+}
+
+/// Zero PFNs: the list of a no-access mapping.
+static ZEROS: [u64; 4096] = [0; 4096];
+
+/// Rounds of a fault (a lookup raced by an invalidation, or the hypervisor short of memory)
+/// before the intercept goes to userspace.
+const FAULT_ROUNDS: usize = 16;
+
+/// A movable region's memory: its state, and the notifier that keeps it coherent.
+pub(crate) struct MovableMem {
+    // Declared first, dropped first: the notifier is removed (waiting for a callback in
+    // progress) before the state its callbacks use is freed.
+    mn: Notifier,
+    state: Pin<KBox<Movable>>,
+}
+
+impl MovableMem {
+    /// Maps `npages` guest pages from `guest_pfn` no-access into partition `pt` and watches the
+    /// caller's memory at `uaddr` that backs them. `None` when the memory cannot be watched
+    /// (nothing stays mapped): the caller pins it instead.
+    pub(crate) fn new(
+        hv: &Arc<Hv>,
+        pt: u64,
+        guest_pfn: u64,
+        npages: u64,
+        uaddr: u64,
+        map_flags: u32,
+        large: bool,
+    ) -> Result<Option<Self>> {
+        let base = guest_pfn & !(PAGES_PER_LARGE_PAGE - 1);
+        let nchunks = (guest_pfn + npages - base).div_ceil(PAGES_PER_LARGE_PAGE);
+        let chunks = KVVec::from_elem(
+            Chunk::NoAccess,
+            usize::try_from(nchunks)?,
+            GFP_KERNEL | __GFP_NOWARN,
+        )?;
+        let state = KBox::pin_init(
+            pin_init!(Movable {
+                hv: hv.clone(),
+                pt,
+                guest_pfn,
+                npages,
+                uaddr,
+                map_flags,
+                large,
+                map <- new_mutex!(ChunkMap { chunks, gone: false }, "mshv_movable"),
+            }),
+            GFP_KERNEL,
+        )?;
+        // No lock is held: the hypervisor may be given memory as it asks.
+        let mut done = 0;
+        while done < npages {
+            let n = (npages - done).min(ZEROS.len() as u64);
+            let r = hv.map_gpa_pages(
+                pt,
+                guest_pfn + done,
+                map_flags::NO_ACCESS,
+                &ZEROS[..n as usize],
+            );
+            if let Err(e) = r {
+                if done != 0 {
+                    hv.unmap_gpa_pages(pt, guest_pfn, done, false)?;
+                }
+                return Err(e);
+            }
+            done += n;
+        }
+        let mut ptr = core::ptr::null_mut();
+        let owner: *const Movable = &*state;
+        // SAFETY: `owner` is pinned and outlives the notifier (`MovableMem` drops the notifier
+        // first); `ptr` is a valid place for the result.
+        let r = unsafe {
+            ffi::mshv_rs_mn_new(
+                owner.cast(),
+                uaddr as c_ulong,
+                (npages * MSHV_HV_PAGE_SIZE as u64) as c_ulong,
+                &mut ptr,
+            )
+        };
+        let registered = kernel::error::to_result(r).and_then(|()| NonNull::new(ptr).ok_or(EINVAL));
+        match registered {
+            // INVARIANT: `mshv_rs_mn_new` registered the notifier.
+            Ok(ptr) => Ok(Some(Self {
+                mn: Notifier { ptr },
+                state,
+            })),
+            Err(e) => {
+                pr_info!(
+                    "guest pages {guest_pfn:#x}+{npages:#x}: no MMU notifier (error {}); pinning them\n",
+                    e.to_errno()
+                );
+                hv.unmap_gpa_pages(pt, guest_pfn, npages, false)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Resolves the guest's fault on `gfn` (in the region): maps the chunk around it.
+    pub(crate) fn fault(&self, gfn: u64) -> Result {
+        self.state.fault(&self.mn, gfn)
+    }
+
+    /// Unmaps the whole region from the hypervisor; on failure what is left stays mapped and
+    /// watched.
+    pub(crate) fn unmap(&self) -> Result {
+        self.state.unmap()
+    }
+
+    /// The partition was finalized, which unmapped every GPA: nothing is left to take back.
+    pub(crate) fn forget_mappings(&self) {
+        self.state.map.lock().gone = true;
+    }
+
+    /// Whether the hypervisor may still map some of the region.
+    pub(crate) fn is_mapped(&self) -> bool {
+        !self.state.map.lock().gone
+    }
+}
+
+impl Movable {
+    /// The chunk index of `gfn` and the region's pages in that chunk.
+    fn chunk(&self, gfn: u64) -> (usize, u64, u64) {
+        let base = self.guest_pfn & !(PAGES_PER_LARGE_PAGE - 1);
+        let c = (gfn - base) / PAGES_PER_LARGE_PAGE;
+        let lo = (base + c * PAGES_PER_LARGE_PAGE).max(self.guest_pfn);
+        let hi = (base + (c + 1) * PAGES_PER_LARGE_PAGE).min(self.guest_pfn + self.npages);
+        (c as usize, lo, hi)
+    }
+
+    fn fault(&self, mn: &Notifier, gfn: u64) -> Result {
+        let writable = self.map_flags & map_flags::WRITABLE != 0;
+        let cap = PAGES_PER_LARGE_PAGE as usize;
+        let mut pages = KVec::with_capacity(cap, GFP_KERNEL)?;
+        let mut pfns = KVec::with_capacity(cap, GFP_KERNEL)?;
+        // The whole chunk first; the one page alone if part of the chunk has no memory.
+        let mut one_page = false;
+        for _ in 0..FAULT_ROUNDS {
+            let (c, lo, hi) = self.chunk(gfn);
+            let (lo, hi) = if one_page { (gfn, gfn + 1) } else { (lo, hi) };
+            let seq = mn.read_begin();
+            let start = self.uaddr + (lo - self.guest_pfn) * MSHV_HV_PAGE_SIZE as u64;
+            let got = mn.get_pages(start, (hi - lo) as usize, writable, &mut pages)?;
+            if (gfn - lo) as usize >= got {
+                put_pages(&mut pages);
+                if one_page {
+                    return Err(EFAULT);
+                }
+                one_page = true;
+                continue;
+            }
+            pfns.clear();
+            for &p in pages.iter() {
+                // SAFETY: `p` is a page `get_pages` took a reference on.
+                let pfn = unsafe { crate::mshv_ffi::raw_page_pfn(p) };
+                // Cannot fail: both vectors have the same capacity.
+                let _ = pfns.push_within_capacity(pfn);
+            }
+            let large = self.large
+                && !one_page
+                && lo % PAGES_PER_LARGE_PAGE == 0
+                && got == cap
+                && pfns[0] % PAGES_PER_LARGE_PAGE == 0
+                && pfns.iter().enumerate().all(|(k, &p)| p == pfns[0] + k as u64)
+                // SAFETY: `pages[0]` is a page `get_pages` took a reference on.
+                && unsafe { crate::mshv_ffi::folio_order(pages[0]) } >= 9;
+            let r = {
+                let mut map = self.map.lock();
+                if map.gone {
+                    Err(EFAULT)
+                } else if mn.read_retry(seq) {
+                    // The memory changed since it was looked up: look again.
+                    Err(EAGAIN)
+                } else {
+                    let (flags, list) = if large {
+                        (self.map_flags | map_flags::LARGE_PAGE, &pfns[..1])
+                    } else {
+                        (self.map_flags, &pfns[..])
+                    };
+                    let r = self.hv.map_gpa_pages_nodeposit(self.pt, lo, flags, list);
+                    if r.is_ok() {
+                        map.chunks[c] = if large { Chunk::Large } else { Chunk::Small };
+                    }
+                    r
+                }
+            };
+            // The mapping is kept coherent by the notifier from here on, not by references.
+            put_pages(&mut pages);
+            match r {
+                Err(e) if e == EAGAIN => continue,
+                Err(e) if e == ENOMEM => self.hv.deposit(self.pt, MAP_GPA_DEPOSIT, false)?,
+                r => return r,
+            }
+        }
+        Err(EAGAIN)
+    }
+
+    /// The MMU notifier: the process's memory at `[start, end)` is about to change. Takes the
+    /// chunks it backs back to no access. Without `blockable`, gives up (`false`) rather than
+    /// wait for the lock.
+    fn invalidate(
+        &self,
+        mn: *mut ffi::Mn,
+        start: u64,
+        end: u64,
+        blockable: bool,
+        seq: c_ulong,
+    ) -> bool {
+        let mut map = if blockable {
+            self.map.lock()
+        } else {
+            match self.map.try_lock() {
+                Some(g) => g,
+                None => return false,
+            }
+        };
+        // SAFETY: The C side passes its registered notifier; the lock orders this with the
+        // fault path's `read_retry`.
+        unsafe { ffi::mshv_rs_mn_set_seq(mn, seq) };
+        let size = self.npages * MSHV_HV_PAGE_SIZE as u64;
+        let (start, end) = (start.max(self.uaddr), end.min(self.uaddr + size));
+        if map.gone || start >= end {
+            return true;
+        }
+        let page = MSHV_HV_PAGE_SIZE as u64;
+        let first = self.guest_pfn + (start - self.uaddr) / page;
+        let last = self.guest_pfn + (end - self.uaddr).div_ceil(page) - 1;
+        let (c0, _, _) = self.chunk(first);
+        let (c1, _, _) = self.chunk(last);
+        for c in c0..=c1 {
+            let state = map.chunks[c];
+            if state != Chunk::NoAccess {
+                self.revoke(c, state);
+                map.chunks[c] = Chunk::NoAccess;
+            }
+        }
+        true
+    }
+
+    /// Takes chunk `c` back to no access; unmaps it if that fails (the guest's next touch
+    /// faults either way). Never allocates.
+    fn revoke(&self, c: usize, state: Chunk) {
+        let base = self.guest_pfn & !(PAGES_PER_LARGE_PAGE - 1);
+        let (_, lo, hi) = self.chunk(base + c as u64 * PAGES_PER_LARGE_PAGE);
+        let large = state == Chunk::Large;
+        let (flags, n) = if large {
+            (map_flags::NO_ACCESS | map_flags::LARGE_PAGE, 1)
+        } else {
+            (map_flags::NO_ACCESS, (hi - lo) as usize)
+        };
+        let hv = &self.hv;
+        if hv
+            .map_gpa_pages_nodeposit(self.pt, lo, flags, &ZEROS[..n])
+            .is_ok()
+        {
+            return;
+        }
+        if let Err(e) = hv.unmap_gpa_pages(self.pt, lo, n as u64, large) {
+            pr_err!(
+                "partition {:#x}: guest pages {lo:#x}..{hi:#x} could not be taken back (error {}); the guest may reach memory the host reuses\n",
+                self.pt,
+                e.to_errno()
+            );
+        }
+    }
+
+    fn unmap(&self) -> Result {
+        let mut map = self.map.lock();
+        if map.gone {
+            return Ok(());
+        }
+        let base = self.guest_pfn & !(PAGES_PER_LARGE_PAGE - 1);
+        let hv = &self.hv;
+        // 2M chunks one by one, runs of 4K ones together.
+        let mut run: Option<u64> = None;
+        let n = map.chunks.len();
+        for c in 0..=n {
+            let large = c < n && map.chunks[c] == Chunk::Large;
+            let lo = if c < n {
+                self.chunk(base + c as u64 * PAGES_PER_LARGE_PAGE).1
+            } else {
+                self.guest_pfn + self.npages
+            };
+            if large || c == n {
+                if let Some(from) = run.take() {
+                    hv.unmap_gpa_pages(self.pt, from, lo - from, false)?;
+                }
+            }
+            if large {
+                hv.unmap_gpa_pages(self.pt, lo, 1, true)?;
+                map.chunks[c] = Chunk::NoAccess;
+            } else if c < n && run.is_none() {
+                run = Some(lo);
+            }
+        }
+        map.gone = true;
+        Ok(())
+    }
+}
+
+/// Called by a movable region's MMU notifier before the process's memory at `[start, end)`
+/// changes.
+///
+/// # Safety
+///
+/// `owner` is the [`Movable`] the notifier `mn` was registered for, and `mn` is not yet
+/// removed.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn mshv_rs_region_invalidate(
+    owner: *const c_void,
+    mn: *mut c_void,
+    start: c_ulong,
+    end: c_ulong,
+    blockable: bool,
+    seq: c_ulong,
+) -> bool {
+    // SAFETY: By the safety requirements `owner` is a live `Movable`: `MovableMem` removes the
+    // notifier (which waits for this callback) before freeing it.
+    let m = unsafe { &*owner.cast::<Movable>() };
+    m.invalidate(mn.cast(), start as u64, end as u64, blockable, seq)
+}

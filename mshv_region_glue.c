@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The mm side of a movable region: an MMU interval notifier on the region's
+ * userspace range, and page lookups in the mm the notifier was registered
+ * from. The interval notifier API (mmu_interval_read_begin/retry/set_seq,
+ * mmu_notifier_range_blockable) is static inline and has no Rust abstraction;
+ * what to unmap and when to retry is decided in mshv_region.rs, behind an
+ * opaque owner.
+ */
+#include <linux/ioport.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include "mshv_helpers.h"
+
+struct mshv_rs_mn {
+	struct mmu_interval_notifier mni;
+	const void *owner;
+};
+
+static bool mn_invalidate(struct mmu_interval_notifier *mni,
+			  const struct mmu_notifier_range *range,
+			  unsigned long cur_seq)
+{
+	struct mshv_rs_mn *mn = container_of(mni, struct mshv_rs_mn, mni);
+
+	return mshv_rs_region_invalidate(mn->owner, mn, range->start, range->end,
+					 mmu_notifier_range_blockable(range), cur_seq);
+}
+
+static const struct mmu_interval_notifier_ops mn_ops = {
+	.invalidate = mn_invalidate,
+};
+
+int mshv_rs_mn_new(const void *owner, unsigned long start, unsigned long length,
+		   struct mshv_rs_mn **out)
+{
+	struct mshv_rs_mn *mn;
+	int ret;
+
+	if (!current->mm)
+		return -EINVAL;
+	mn = kzalloc(sizeof(*mn), GFP_KERNEL_ACCOUNT);
+	if (!mn)
+		return -ENOMEM;
+	mn->owner = owner;
+	ret = mmu_interval_notifier_insert(&mn->mni, current->mm, start, length, &mn_ops);
+	if (ret) {
+		kfree(mn);
+		return ret;
+	}
+	*out = mn;
+	return 0;
+}
+
+void mshv_rs_mn_free(struct mshv_rs_mn *mn)
+{
+	/* Waits for an invalidation in progress; none starts after it. */
+	mmu_interval_notifier_remove(&mn->mni);
+	kfree(mn);
+}
+
+unsigned long mshv_rs_mn_read_begin(struct mshv_rs_mn *mn)
+{
+	return mmu_interval_read_begin(&mn->mni);
+}
+
+bool mshv_rs_mn_read_retry(struct mshv_rs_mn *mn, unsigned long seq)
+{
+	return mmu_interval_read_retry(&mn->mni, seq);
+}
+
+void mshv_rs_mn_set_seq(struct mshv_rs_mn *mn, unsigned long seq)
+{
+	mmu_interval_set_seq(&mn->mni, seq);
+}
+
+long mshv_rs_mn_get_pages(struct mshv_rs_mn *mn, unsigned long start, unsigned long n,
+			  bool write, struct page **pages)
+{
+	struct mm_struct *mm = mn->mni.mm;
+	long got;
+
+	/* The process may be exiting: its memory is gone, not ours to keep. */
+	if (!mmget_not_zero(mm))
+		return -EFAULT;
+	if (mmap_read_lock_killable(mm)) {
+		mmput(mm);
+		return -EINTR;
+	}
+	got = get_user_pages_remote(mm, start, n, write ? FOLL_WRITE : 0, pages, NULL);
+	mmap_read_unlock(mm);
+	mmput(mm);
+	return got;
+}
+
+void mshv_rs_put_pages(struct page **pages, unsigned long n)
+{
+	unsigned long i;
+
+	for (i = 0; i < n; i++)
+		put_page(pages[i]);
+}
+
+/* *pfn is left alone unless [addr, addr + size) is inside the VMA. */
+int mshv_rs_vma_io_pfn(unsigned long addr, unsigned long size, unsigned long *flags, u64 *pfn)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	int ret = -EINVAL;
+
+	if (!mm)
+		return -EINVAL;
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, addr);
+	if (vma) {
+		*flags = vma->vm_flags;
+		ret = 0;
+		/*
+		 * VM_PFNMAP mappings of device memory set vm_pgoff to the PFN of
+		 * vm_start (remap_pfn_range, VFIO); the address's own page is that
+		 * plus its offset into the VMA. Only for a range inside the VMA.
+		 */
+		if (size <= vma->vm_end - addr)
+			*pfn = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+	}
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+bool mshv_rs_pfn_is_ram(u64 pfn)
+{
+	return page_is_ram(pfn);
+}
