@@ -44,7 +44,8 @@ mod raw {
             flags: *mut kernel::ffi::c_ulong,
             pfn: *mut u64,
         ) -> kernel::ffi::c_int;
-        pub(super) fn mshv_rs_pfn_is_ram(pfn: u64) -> bool;
+        pub(super) fn mshv_rs_pfns_hold_ram(pfn: u64, n: u64) -> bool;
+        pub(super) fn mshv_rs_module_get();
         #[cfg(all(mshv_sim, CONFIG_KUNIT = "y"))]
         pub(super) fn mshv_rs_irqs_disabled() -> bool;
         #[cfg(not(mshv_sim))]
@@ -187,10 +188,17 @@ pub(crate) fn vma_io_pfn(addr: usize, size: usize) -> Result<(usize, Option<u64>
     Ok((flags, (pfn != u64::MAX).then_some(pfn)))
 }
 
-/// Whether `pfn` is system RAM (`page_is_ram`).
-pub(crate) fn pfn_is_ram(pfn: u64) -> bool {
-    // SAFETY: `page_is_ram` only walks the resource tree.
-    unsafe { raw::mshv_rs_pfn_is_ram(pfn) }
+/// Whether any of the `n` pages from `pfn` is system RAM (`region_intersects`).
+pub(crate) fn pfns_hold_ram(pfn: u64, n: u64) -> bool {
+    // SAFETY: `region_intersects` only walks the resource tree.
+    unsafe { raw::mshv_rs_pfns_hold_ram(pfn, n) }
+}
+
+/// Takes a reference on this module that is never put: something of it (a leaked MMU
+/// notifier's callbacks) must stay loaded.
+pub(crate) fn module_get() {
+    // SAFETY: `__module_get` on this module, which is loaded while its code runs.
+    unsafe { raw::mshv_rs_module_get() }
 }
 
 /// Whether `[addr, addr + size)` is userspace memory (`access_ok`).

@@ -35,8 +35,12 @@ use crate::{
         PAGES_PER_LARGE_PAGE, //
     },
     hvcall::{
-        calls::MAP_GPA_DEPOSIT,
-        Hv, //
+        calls::{
+            MapError,
+            MAP_GPA_DEPOSIT, //
+        },
+        Hv,
+        Shortage, //
     },
     mshv_uapi::MSHV_HV_PAGE_SIZE,
 };
@@ -80,12 +84,28 @@ mod ffi {
 /// How the hypervisor maps one 2M chunk of the region.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Chunk {
-    /// No access (or unmapped, after a failed revocation): the guest's touch faults it in.
+    /// With 4K no-access pages: the guest's touch faults it in.
     NoAccess,
+    /// With one no-access 2M page (a revoked [`Chunk::Large`]).
+    LargeNoAccess,
+    /// Not at all (a revocation fell back to unmapping): the guest's touch faults it in.
+    Unmapped,
     /// With 4K pages, some of them accessible.
     Small,
     /// With one accessible 2M page.
     Large,
+}
+
+impl Chunk {
+    /// Whether the guest may reach host memory through the chunk.
+    fn accessible(self) -> bool {
+        matches!(self, Chunk::Small | Chunk::Large)
+    }
+
+    /// Whether the hypervisor maps the chunk with one 2M page.
+    fn large(self) -> bool {
+        matches!(self, Chunk::Large | Chunk::LargeNoAccess)
+    }
 }
 
 /// What the chunk mutex protects.
@@ -187,9 +207,8 @@ fn put_pages(pages: &mut KVec<*mut c_void>) {
 /// Zero PFNs: the list of a no-access mapping.
 static ZEROS: [u64; 4096] = [0; 4096];
 
-/// Rounds of a fault (a lookup raced by an invalidation, or the hypervisor short of memory)
-/// before the intercept goes to userspace.
-const FAULT_ROUNDS: usize = 16;
+/// Deposits one fault may make before the intercept goes to userspace.
+const FAULT_DEPOSITS: u32 = 10;
 
 /// A movable region's memory: its state, and the notifier that keeps it coherent.
 pub(crate) struct MovableMem {
@@ -211,7 +230,7 @@ impl MovableMem {
         uaddr: u64,
         map_flags: u32,
         large: bool,
-    ) -> Result<Option<Self>> {
+    ) -> Result<Option<Arc<Self>>> {
         let base = guest_pfn & !(PAGES_PER_LARGE_PAGE - 1);
         let nchunks = (guest_pfn + npages - base).div_ceil(PAGES_PER_LARGE_PAGE);
         let chunks = KVVec::from_elem(
@@ -243,9 +262,7 @@ impl MovableMem {
                 &ZEROS[..n as usize],
             );
             if let Err(e) = r {
-                if done != 0 {
-                    hv.unmap_gpa_pages(pt, guest_pfn, done, false)?;
-                }
+                state.unmap_after_failure(done);
                 return Err(e);
             }
             done += n;
@@ -263,19 +280,25 @@ impl MovableMem {
             )
         };
         let registered = kernel::error::to_result(r).and_then(|()| NonNull::new(ptr).ok_or(EINVAL));
-        match registered {
-            // INVARIANT: `mshv_rs_mn_new` registered the notifier.
-            Ok(ptr) => Ok(Some(Self {
-                mn: Notifier { ptr },
-                state,
-            })),
+        let ptr = match registered {
+            Ok(ptr) => ptr,
             Err(e) => {
                 pr_info!(
                     "guest pages {guest_pfn:#x}+{npages:#x}: no MMU notifier (error {}); pinning them\n",
                     e.to_errno()
                 );
-                hv.unmap_gpa_pages(pt, guest_pfn, npages, false)?;
-                Ok(None)
+                state.unmap_after_failure(npages);
+                return Ok(None);
+            }
+        };
+        // INVARIANT: `mshv_rs_mn_new` registered the notifier.
+        let mn = Notifier { ptr };
+        match Arc::new(Self { mn, state }, GFP_KERNEL) {
+            Ok(m) => Ok(Some(m)),
+            Err(e) => {
+                // The notifier and the state are gone; only the no-access pages are left.
+                let _ = hv.unmap_gpa_pages(pt, guest_pfn, npages, false);
+                Err(e.into())
             }
         }
     }
@@ -291,7 +314,8 @@ impl MovableMem {
         self.state.unmap()
     }
 
-    /// The partition was finalized, which unmapped every GPA: nothing is left to take back.
+    /// The hypervisor maps none of the region any more (its partition was finalized or
+    /// deleted): nothing is left to take back.
     pub(crate) fn forget_mappings(&self) {
         self.state.map.lock().gone = true;
     }
@@ -312,6 +336,32 @@ impl Movable {
         (c as usize, lo, hi)
     }
 
+    /// The region's pages in chunk `c`.
+    fn chunk_at(&self, c: usize) -> (u64, u64) {
+        let base = self.guest_pfn & !(PAGES_PER_LARGE_PAGE - 1);
+        let (_, lo, hi) = self.chunk(base + c as u64 * PAGES_PER_LARGE_PAGE);
+        (lo, hi)
+    }
+
+    /// Undoes the no-access mapping of the first `done` pages of a region being made.
+    fn unmap_after_failure(&self, done: u64) {
+        if done == 0 {
+            return;
+        }
+        if let Err(e) = self
+            .hv
+            .unmap_gpa_pages(self.pt, self.guest_pfn, done, false)
+        {
+            // No-access pages hold no memory: only the guest address space is left dirty.
+            pr_err!(
+                "partition {:#x}: unmapping no-access pages {:#x}+{done:#x}: error {}\n",
+                self.pt,
+                self.guest_pfn,
+                e.to_errno()
+            );
+        }
+    }
+
     fn fault(&self, mn: &Notifier, gfn: u64) -> Result {
         let writable = self.map_flags & map_flags::WRITABLE != 0;
         let cap = PAGES_PER_LARGE_PAGE as usize;
@@ -319,12 +369,23 @@ impl Movable {
         let mut pfns = KVec::with_capacity(cap, GFP_KERNEL)?;
         // The whole chunk first; the one page alone if part of the chunk has no memory.
         let mut one_page = false;
-        for _ in 0..FAULT_ROUNDS {
+        let mut deposits = 0;
+        // A lookup raced by an invalidation is tried again, for as long as it takes (as KVM
+        // does) or until a signal.
+        loop {
+            if kernel::current!().signal_pending() {
+                return Err(EINTR);
+            }
             let (c, lo, hi) = self.chunk(gfn);
             let (lo, hi) = if one_page { (gfn, gfn + 1) } else { (lo, hi) };
             let seq = mn.read_begin();
             let start = self.uaddr + (lo - self.guest_pfn) * MSHV_HV_PAGE_SIZE as u64;
-            let got = mn.get_pages(start, (hi - lo) as usize, writable, &mut pages)?;
+            let got = match mn.get_pages(start, (hi - lo) as usize, writable, &mut pages) {
+                Ok(got) => got,
+                // The chunk's first page has no memory: try the faulting page alone.
+                Err(_) if !one_page => 0,
+                Err(e) => return Err(e),
+            };
             if (gfn - lo) as usize >= got {
                 put_pages(&mut pages);
                 if one_page {
@@ -351,10 +412,10 @@ impl Movable {
             let r = {
                 let mut map = self.map.lock();
                 if map.gone {
-                    Err(EFAULT)
+                    Err(MapError::Failed(EFAULT))
                 } else if mn.read_retry(seq) {
                     // The memory changed since it was looked up: look again.
-                    Err(EAGAIN)
+                    Err(MapError::Failed(EAGAIN))
                 } else {
                     let (flags, list) = if large {
                         (self.map_flags | map_flags::LARGE_PAGE, &pfns[..1])
@@ -362,26 +423,39 @@ impl Movable {
                         (self.map_flags, &pfns[..])
                     };
                     let r = self.hv.map_gpa_pages_nodeposit(self.pt, lo, flags, list);
-                    if r.is_ok() {
-                        map.chunks[c] = if large { Chunk::Large } else { Chunk::Small };
-                    }
+                    map.chunks[c] = match (&r, large) {
+                        (Ok(()), true) => Chunk::Large,
+                        // Mapped, or failed with what was mapped undone as far as the
+                        // hypervisor let it: either way the notifier must take it back.
+                        _ => Chunk::Small,
+                    };
                     r
                 }
             };
             // The mapping is kept coherent by the notifier from here on, not by references.
             put_pages(&mut pages);
             match r {
-                Err(e) if e == EAGAIN => continue,
-                Err(e) if e == ENOMEM => self.hv.deposit(self.pt, MAP_GPA_DEPOSIT, false)?,
-                r => return r,
+                Ok(()) => return Ok(()),
+                Err(MapError::Failed(e)) if e == EAGAIN => continue,
+                Err(MapError::Short(_)) if deposits == FAULT_DEPOSITS => return Err(ENOMEM),
+                Err(MapError::Short(s)) => {
+                    // Outside the lock: depositing allocates.
+                    let s = Shortage {
+                        pages: s.pages.max(MAP_GPA_DEPOSIT),
+                        ..s
+                    };
+                    self.hv
+                        .deposit(s.partition_id, s.pages_in_round(deposits), s.contiguous)?;
+                    deposits += 1;
+                }
+                Err(MapError::Failed(e)) => return Err(e),
             }
         }
-        Err(EAGAIN)
     }
 
     /// The MMU notifier: the process's memory at `[start, end)` is about to change. Takes the
-    /// chunks it backs back to no access. Without `blockable`, gives up (`false`) rather than
-    /// wait for the lock.
+    /// chunks it backs back from the guest. Without `blockable`, gives up (`false`) rather
+    /// than wait for the lock.
     fn invalidate(
         &self,
         mn: *mut ffi::Mn,
@@ -413,38 +487,45 @@ impl Movable {
         let (c1, _, _) = self.chunk(last);
         for c in c0..=c1 {
             let state = map.chunks[c];
-            if state != Chunk::NoAccess {
-                self.revoke(c, state);
-                map.chunks[c] = Chunk::NoAccess;
+            if state.accessible() {
+                map.chunks[c] = self.revoke(c, state);
             }
         }
         true
     }
 
-    /// Takes chunk `c` back to no access; unmaps it if that fails (the guest's next touch
-    /// faults either way). Never allocates.
-    fn revoke(&self, c: usize, state: Chunk) {
-        let base = self.guest_pfn & !(PAGES_PER_LARGE_PAGE - 1);
-        let (_, lo, hi) = self.chunk(base + c as u64 * PAGES_PER_LARGE_PAGE);
-        let large = state == Chunk::Large;
-        let (flags, n) = if large {
-            (map_flags::NO_ACCESS | map_flags::LARGE_PAGE, 1)
+    /// Takes chunk `c` back from the guest: to no access, or unmapped if that fails (the
+    /// guest's next touch faults either way). Returns the chunk's new state: the old one if
+    /// both fail, so the next invalidation tries again. Never allocates.
+    fn revoke(&self, c: usize, state: Chunk) -> Chunk {
+        let (lo, hi) = self.chunk_at(c);
+        let large = state.large();
+        let (flags, n, revoked) = if large {
+            (
+                map_flags::NO_ACCESS | map_flags::LARGE_PAGE,
+                1,
+                Chunk::LargeNoAccess,
+            )
         } else {
-            (map_flags::NO_ACCESS, (hi - lo) as usize)
+            (map_flags::NO_ACCESS, (hi - lo) as usize, Chunk::NoAccess)
         };
         let hv = &self.hv;
         if hv
             .map_gpa_pages_nodeposit(self.pt, lo, flags, &ZEROS[..n])
             .is_ok()
         {
-            return;
+            return revoked;
         }
-        if let Err(e) = hv.unmap_gpa_pages(self.pt, lo, n as u64, large) {
-            pr_err!(
-                "partition {:#x}: guest pages {lo:#x}..{hi:#x} could not be taken back (error {}); the guest may reach memory the host reuses\n",
-                self.pt,
-                e.to_errno()
-            );
+        match hv.unmap_gpa_pages(self.pt, lo, n as u64, large) {
+            Ok(()) => Chunk::Unmapped,
+            Err(e) => {
+                pr_err!(
+                    "partition {:#x}: guest pages {lo:#x}..{hi:#x} could not be taken back (error {}); the guest may reach memory the host reuses\n",
+                    self.pt,
+                    e.to_errno()
+                );
+                state
+            }
         }
     }
 
@@ -453,28 +534,31 @@ impl Movable {
         if map.gone {
             return Ok(());
         }
-        let base = self.guest_pfn & !(PAGES_PER_LARGE_PAGE - 1);
         let hv = &self.hv;
-        // 2M chunks one by one, runs of 4K ones together.
-        let mut run: Option<u64> = None;
+        // 2M chunks one by one, runs of 4K ones together; unmapped ones are skipped.
+        let mut run: Option<(u64, usize)> = None;
         let n = map.chunks.len();
         for c in 0..=n {
-            let large = c < n && map.chunks[c] == Chunk::Large;
+            let state = map.chunks.get(c).copied();
             let lo = if c < n {
-                self.chunk(base + c as u64 * PAGES_PER_LARGE_PAGE).1
+                self.chunk_at(c).0
             } else {
                 self.guest_pfn + self.npages
             };
-            if large || c == n {
-                if let Some(from) = run.take() {
+            let small = matches!(state, Some(Chunk::NoAccess | Chunk::Small));
+            if !small {
+                if let Some((from, first)) = run.take() {
                     hv.unmap_gpa_pages(self.pt, from, lo - from, false)?;
+                    map.chunks[first..c].fill(Chunk::Unmapped);
                 }
             }
-            if large {
-                hv.unmap_gpa_pages(self.pt, lo, 1, true)?;
-                map.chunks[c] = Chunk::NoAccess;
-            } else if c < n && run.is_none() {
-                run = Some(lo);
+            match state {
+                Some(s) if s.large() => {
+                    hv.unmap_gpa_pages(self.pt, lo, 1, true)?;
+                    map.chunks[c] = Chunk::Unmapped;
+                }
+                Some(_) if small && run.is_none() => run = Some((lo, c)),
+                _ => {}
             }
         }
         map.gone = true;

@@ -423,15 +423,25 @@ impl Partition {
 
     /// Resolves the guest's fault on `gfn` (a GPA intercept for an access of type `access`) in
     /// the kernel, if it is movable memory's to resolve; `false` sends it to userspace.
-    pub(crate) fn handle_gpa_fault(&self, gfn: u64, access: u8) -> bool {
-        let Ok(inner) = mshv_ffi::lock_killable(&self.inner) else {
-            return false;
+    /// `EINTR` when a signal came first (the guest retries the access on the next run).
+    pub(crate) fn handle_gpa_fault(&self, gfn: u64, access: u8) -> Result<bool> {
+        let target = {
+            let inner = mshv_ffi::lock_killable(&self.inner)?;
+            match inner.regions.iter().find(|r| r.contains(gfn)) {
+                Some(r) => r.fault_target(access),
+                None => Err(EFAULT),
+            }
         };
-        inner
-            .regions
-            .iter()
-            .find(|r| r.contains(gfn))
-            .is_some_and(|r| r.fault(gfn, access).is_ok())
+        let Ok(m) = target else {
+            return Ok(false);
+        };
+        // Without the partition's lock: the lookup may wait for I/O, and other VPs fault too.
+        // A region unmapped meanwhile refuses the fault.
+        match m.fault(gfn) {
+            Ok(()) => Ok(true),
+            Err(e) if e == EINTR => Err(EINTR),
+            Err(_) => Ok(false),
+        }
     }
 
     /// Unmaps the region `req` names exactly.
@@ -509,20 +519,34 @@ fn teardown(hv: &Hv, id: u64, inner: &mut Inner) {
     });
     if finalized {
         // Finalize unmapped every GPA: the pages can be unpinned.
-        for r in inner.regions.iter_mut() {
-            r.forget_mappings();
-        }
-        inner.regions.clear();
-    } else {
-        // The hypervisor may still map them: leave them pinned for good.
-        for r in inner.regions.drain_all() {
-            r.leak();
-        }
+        forget_regions(inner);
     }
     teardown_step(id, "withdrawing its memory", || {
         hv.withdraw_all(id).map(|_| ())
     });
-    teardown_step(id, "delete", || hv.delete_partition(id));
+    let mut deleted = false;
+    teardown_step(id, "delete", || {
+        hv.delete_partition(id)?;
+        deleted = true;
+        Ok(())
+    });
+    if deleted {
+        // Whatever finalize left mapped went with the partition.
+        forget_regions(inner);
+    } else {
+        // The hypervisor may still map them: leave them pinned (or watched) for good.
+        for r in inner.regions.drain_all() {
+            r.leak();
+        }
+    }
+}
+
+/// Frees the regions of a partition the hypervisor maps nothing of any more.
+fn forget_regions(inner: &mut Inner) {
+    for r in inner.regions.iter_mut() {
+        r.forget_mappings();
+    }
+    inner.regions.clear();
 }
 
 #[pinned_drop]

@@ -122,7 +122,8 @@ enum Backing {
     /// Pinned pages, mapped when the region is made.
     Pinned(Pinned),
     /// The process's pages, faulted in by the guest's touch and given back on host changes.
-    Movable(MovableMem),
+    /// Shared with a VP resolving a fault, which must not hold the partition's lock meanwhile.
+    Movable(Arc<MovableMem>),
     /// Device memory (a `VM_IO | VM_PFNMAP` mapping) from this PFN on, mapped uncached.
     Mmio(u64),
 }
@@ -207,9 +208,7 @@ impl Region {
             // Device memory: only `VM_PFNMAP` says what `vm_pgoff` means, and RAM is never
             // mapped as a device (upstream refuses it too).
             let io_pfn = io_pfn.ok_or(EINVAL)?;
-            if vm_flags & vm::PFNMAP == 0
-                || (io_pfn..io_pfn + npages).any(crate::mshv_ffi::pfn_is_ram)
-            {
+            if vm_flags & vm::PFNMAP == 0 || crate::mshv_ffi::pfns_hold_ram(io_pfn, npages) {
                 return Err(EINVAL);
             }
             // As upstream: readable and writable whatever was asked, uncached.
@@ -267,13 +266,29 @@ impl Region {
             Backing::Pinned(p) => p,
             Backing::Movable(_) => return Ok(()),
             Backing::Mmio(pfn) => {
-                let mut pfns =
-                    KVVec::with_capacity(self.npages as usize, GFP_KERNEL | __GFP_NOWARN)?;
-                for k in 0..self.npages {
-                    pfns.push(pfn + k, GFP_KERNEL)?;
-                }
+                let pfn = *pfn;
                 self.runs.reserve(1, GFP_KERNEL)?;
-                hv.map_gpa_pages(pt, self.guest_pfn, self.map_flags, &pfns)?;
+                // PFNs a batch at a time: a device's range may be large.
+                let mut batch = KVec::with_capacity(4096, GFP_KERNEL)?;
+                let mut done = 0;
+                while done < self.npages {
+                    let n = (self.npages - done).min(4096);
+                    batch.clear();
+                    for k in 0..n {
+                        // Cannot fail: there is room for 4096.
+                        let _ = batch.push_within_capacity(pfn + done + k);
+                    }
+                    let gfn = self.guest_pfn + done;
+                    if let Err(e) = hv.map_gpa_pages(pt, gfn, self.map_flags, &batch) {
+                        if done != 0 {
+                            // Device memory holds nothing to free; only the guest address
+                            // space would be left dirty.
+                            hv.unmap_gpa_pages(pt, self.guest_pfn, done, false)?;
+                        }
+                        return Err(e);
+                    }
+                    done += n;
+                }
                 // Cannot fail: room was reserved above.
                 self.runs.push((0, self.npages, false), GFP_KERNEL)?;
                 return Ok(());
@@ -333,10 +348,14 @@ impl Region {
     /// leak, but never guest access to freed memory.
     pub(crate) fn leak(self) {
         pr_err!(
-            "region at guest page {:#x}: {} pages stay pinned\n",
+            "region at guest page {:#x}: {} pages stay pinned (or watched)\n",
             self.guest_pfn,
             self.npages
         );
+        if let Backing::Movable(_) = self.backing {
+            // The notifier stays registered, and its callbacks are this module's code.
+            crate::mshv_ffi::module_get();
+        }
         core::mem::forget(self);
     }
 
@@ -360,10 +379,10 @@ impl Region {
         }
     }
 
-    /// Resolves a guest fault on `gfn` (in the region) for an access of type `access`
-    /// (`HV_INTERCEPT_ACCESS_*`). Only movable memory faults in, and only for an access its
+    /// The memory that resolves a guest fault in the region for an access of type `access`
+    /// (`HV_INTERCEPT_ACCESS_*`): only movable memory faults in, and only for an access its
     /// flags allow.
-    pub(crate) fn fault(&self, gfn: u64, access: u8) -> Result {
+    pub(crate) fn fault_target(&self, access: u8) -> Result<Arc<MovableMem>> {
         let Backing::Movable(m) = &self.backing else {
             return Err(EFAULT);
         };
@@ -375,7 +394,7 @@ impl Region {
         if self.map_flags & need == 0 {
             return Err(EACCES);
         }
-        m.fault(gfn)
+        Ok(m.clone())
     }
 
     /// Whether the region overlaps guest pages `[gfn, gfn + n)`.

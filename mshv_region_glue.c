@@ -10,6 +10,8 @@
 #include <linux/ioport.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
+#include <linux/module.h>
+#include <linux/pfn.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
@@ -130,7 +132,15 @@ int mshv_rs_vma_io_pfn(unsigned long addr, unsigned long size, unsigned long *fl
 	return ret;
 }
 
-bool mshv_rs_pfn_is_ram(u64 pfn)
+bool mshv_rs_pfns_hold_ram(u64 pfn, u64 n)
 {
-	return page_is_ram(pfn);
+	if (n > (PHYS_ADDR_MAX >> PAGE_SHIFT) - pfn)
+		return true;
+	return region_intersects(PFN_PHYS(pfn), n << PAGE_SHIFT, IORESOURCE_SYSTEM_RAM,
+				 IORES_DESC_NONE) != REGION_DISJOINT;
+}
+
+void mshv_rs_module_get(void)
+{
+	__module_get(THIS_MODULE);
 }

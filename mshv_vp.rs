@@ -48,9 +48,6 @@ use crate::{
     },
 };
 
-/// Times in a row the same guest fault is resolved in the kernel before it goes to userspace.
-const MAX_FAULT_REPEATS: u32 = 32;
-
 /// Bytes of `struct hv_synthetic_timers_state`: four 40-byte timers and 40 reserved bytes.
 const TIMERS_STATE_SIZE: usize = 200;
 
@@ -206,9 +203,6 @@ impl Vp {
         let mut st = mshv_ffi::lock_killable(&self.run)?;
         let pt = &self.partition;
         if !st.pending {
-            // A fault resolved in the kernel that comes back again and again (the memory
-            // changing under it each time, or a bug) goes to userspace in the end.
-            let (mut last_fault, mut repeats) = (None, 0);
             loop {
                 if kernel::current!().signal_pending() {
                     return Err(EINTR);
@@ -222,14 +216,11 @@ impl Vp {
                 st.clear_suspend = false;
                 if state == dispatch::STATE_READY && event == dispatch::EVENT_INTERCEPT {
                     st.clear_suspend = true;
+                    // Movable memory faults in here, the guest none the wiser. A fault that
+                    // keeps coming back (the host changing the memory each time) ends, like
+                    // any loop here, with a signal.
                     if let Some((gfn, access)) = self.gpa_fault() {
-                        repeats = if last_fault == Some((gfn, access)) {
-                            repeats + 1
-                        } else {
-                            0
-                        };
-                        last_fault = Some((gfn, access));
-                        if repeats < MAX_FAULT_REPEATS && pt.handle_gpa_fault(gfn, access) {
+                        if pt.handle_gpa_fault(gfn, access)? {
                             continue;
                         }
                     }

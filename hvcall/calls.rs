@@ -9,7 +9,10 @@ use kernel::{
     transmute::AsBytes, //
 };
 
-use super::Hv;
+use super::{
+    Hv,
+    Shortage, //
+};
 use crate::hv_defs::{
     code,
     map_flags,
@@ -46,6 +49,15 @@ pub(crate) const GET_REGS_BATCH: usize = HV_PAGE_SIZE / 16;
 pub(crate) const SET_REGS_BATCH: usize = (HV_PAGE_SIZE - 16) / 32;
 /// The compatibility version the driver asks for (`HV_COMPATIBILITY_21_H2`: 0x6 << 8 | 0x9).
 const COMPATIBILITY_VERSION: u32 = 0x609;
+
+/// Why a map that may not deposit failed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum MapError {
+    /// The hypervisor is short of memory: deposit as this says, then try again.
+    Short(Shortage),
+    /// Any other failure.
+    Failed(Error),
+}
 
 impl Hv {
     /// `HvCallCreatePartition`; the root pays for the partition object. Returns its ID.
@@ -160,23 +172,34 @@ impl Hv {
     /// 2M page (and `gfn` is 2M-aligned). All or nothing: on failure what was mapped is unmapped.
     pub(crate) fn map_gpa_pages(&self, pt: u64, gfn: u64, flags: u32, pfns: &[u64]) -> Result {
         self.map_gpa(pt, gfn, flags, pfns, true)
+            .map_err(|e| match e {
+                MapError::Short(_) => ENOMEM,
+                MapError::Failed(e) => e,
+            })
     }
 
-    /// As [`Hv::map_gpa_pages`], but never allocating: a hypervisor short of memory is `ENOMEM`,
-    /// for the caller to deposit (with [`Hv::deposit`]) once it may allocate, and try again. For
-    /// callers holding a lock that memory reclaim takes (a movable region's, which its MMU
-    /// notifier takes).
+    /// As [`Hv::map_gpa_pages`], but never allocating: a hypervisor short of memory is
+    /// [`MapError::Short`], for the caller to deposit (with [`Hv::deposit`]) once it may
+    /// allocate, and try again. For callers holding a lock that memory reclaim takes (a movable
+    /// region's, which its MMU notifier takes).
     pub(crate) fn map_gpa_pages_nodeposit(
         &self,
         pt: u64,
         gfn: u64,
         flags: u32,
         pfns: &[u64],
-    ) -> Result {
+    ) -> Result<(), MapError> {
         self.map_gpa(pt, gfn, flags, pfns, false)
     }
 
-    fn map_gpa(&self, pt: u64, gfn: u64, flags: u32, pfns: &[u64], deposit: bool) -> Result {
+    fn map_gpa(
+        &self,
+        pt: u64,
+        gfn: u64,
+        flags: u32,
+        pfns: &[u64],
+        deposit: bool,
+    ) -> Result<(), MapError> {
         let large = flags & map_flags::LARGE_PAGE != 0;
         let step = if large { PAGES_PER_LARGE_PAGE } else { 1 };
         let mut mapped = 0u64;
@@ -203,8 +226,12 @@ impl Hv {
             };
             let r = if deposit {
                 self.with_deposits_from(pt, "map GPA pages", MAP_GPA_DEPOSIT, op)
+                    .map_err(MapError::Failed)
             } else {
-                op(self).map_err(|e| e.to_errno())
+                op(self).map_err(|e| match Shortage::of(e.status(), pt) {
+                    Some(s) => MapError::Short(s),
+                    None => MapError::Failed(e.to_errno()),
+                })
             };
             mapped += done as u64;
             if let Err(e) = r {
