@@ -28,6 +28,10 @@ use kernel::{
     new_spinlock,
     prelude::*,
     sync::SpinLock,
+    time::{
+        Instant,
+        Monotonic, //
+    },
     transmute::{
         AsBytes,
         FromBytes, //
@@ -232,6 +236,9 @@ pub(crate) struct SimState {
     /// The root's own pool (`HV_PARTITION_ID_SELF`).
     root: Pool,
     calls: [u64; COUNTED_CODES],
+    /// Nanoseconds spent in calls of each code (the simulated hypervisor's own work, which a
+    /// benchmark of the driver subtracts).
+    nanos: [u64; COUNTED_CODES],
     faults: KVec<Fault>,
     /// Partial-rep generator state; 0 when reps always complete.
     rng: u64,
@@ -266,6 +273,7 @@ impl HvSim {
                 partitions: KVec::new(),
                 root: Pool::default(),
                 calls: [0; COUNTED_CODES],
+                nanos: [0; COUNTED_CODES],
                 faults: KVec::new(),
                 rng: 0,
                 query: (0, 0),
@@ -300,7 +308,11 @@ impl HvSim {
                 core::slice::from_raw_parts_mut(output.add(out_offset), HV_PAGE_SIZE - out_offset),
             )
         };
-        self.st.lock().dispatch(c, input, Some(output)).raw()
+        let t = Instant::<Monotonic>::now();
+        let mut st = self.st.lock();
+        let r = st.dispatch(c, input, Some(output));
+        st.add_time(c.code(), t);
+        r.raw()
     }
 
     /// Handles a fast hypercall: the input is RDX and R8.
@@ -308,10 +320,12 @@ impl HvSim {
         let mut input = [0u8; 16];
         input[..8].copy_from_slice(&rdx.to_le_bytes());
         input[8..].copy_from_slice(&r8.to_le_bytes());
-        self.st
-            .lock()
-            .dispatch(Control::from_raw(control), &input, None)
-            .raw()
+        let c = Control::from_raw(control);
+        let t = Instant::<Monotonic>::now();
+        let mut st = self.st.lock();
+        let r = st.dispatch(c, &input, None);
+        st.add_time(c.code(), t);
+        r.raw()
     }
 
     /// Makes the `nth` (1-based) next call of `code` (of any code for `None`) and the
@@ -352,6 +366,16 @@ impl HvSim {
         self.st
             .lock()
             .calls
+            .get(usize::from(code))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Nanoseconds spent in calls of `code`.
+    pub(crate) fn nanos(&self, code: u16) -> u64 {
+        self.st
+            .lock()
+            .nanos
             .get(usize::from(code))
             .copied()
             .unwrap_or(0)
@@ -574,6 +598,13 @@ impl SimState {
         x ^= x << 17;
         self.rng = x;
         1 + (x % remaining as u64) as usize
+    }
+
+    /// Adds the time since `t` to the calls of `code`.
+    fn add_time(&mut self, code: u16, t: Instant<Monotonic>) {
+        if let Some(n) = self.nanos.get_mut(usize::from(code)) {
+            *n += u64::try_from(t.elapsed().as_nanos()).unwrap_or(0);
+        }
     }
 
     /// Validates the control word and the input shape of `c`, then runs the call.

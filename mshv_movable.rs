@@ -204,8 +204,9 @@ fn put_pages(pages: &mut KVec<*mut c_void>) {
     pages.clear();
 }
 
-/// Zero PFNs: the list of a no-access mapping.
-static ZEROS: [u64; 4096] = [0; 4096];
+/// Zero PFNs: the list of a no-access mapping; a whole number of map hypercalls (509 PFNs
+/// each), and more than the 512 pages of a chunk.
+static ZEROS: [u64; 8 * 509] = [0; 8 * 509];
 
 /// Deposits one fault may make before the intercept goes to userspace.
 const FAULT_DEPOSITS: u32 = 10;
@@ -234,7 +235,7 @@ impl MovableMem {
         let base = guest_pfn & !(PAGES_PER_LARGE_PAGE - 1);
         let nchunks = (guest_pfn + npages - base).div_ceil(PAGES_PER_LARGE_PAGE);
         let chunks = KVVec::from_elem(
-            Chunk::NoAccess,
+            Chunk::Unmapped,
             usize::try_from(nchunks)?,
             GFP_KERNEL | __GFP_NOWARN,
         )?;
@@ -251,21 +252,9 @@ impl MovableMem {
             }),
             GFP_KERNEL,
         )?;
-        // No lock is held: the hypervisor may be given memory as it asks.
-        let mut done = 0;
-        while done < npages {
-            let n = (npages - done).min(ZEROS.len() as u64);
-            let r = hv.map_gpa_pages(
-                pt,
-                guest_pfn + done,
-                map_flags::NO_ACCESS,
-                &ZEROS[..n as usize],
-            );
-            if let Err(e) = r {
-                state.unmap_after_failure(done);
-                return Err(e);
-            }
-            done += n;
+        if let Err(e) = state.map_no_access() {
+            let _ = state.unmap();
+            return Err(e);
         }
         let mut ptr = core::ptr::null_mut();
         let owner: *const Movable = &*state;
@@ -287,7 +276,7 @@ impl MovableMem {
                     "guest pages {guest_pfn:#x}+{npages:#x}: no MMU notifier (error {}); pinning them\n",
                     e.to_errno()
                 );
-                state.unmap_after_failure(npages);
+                state.unmap()?;
                 return Ok(None);
             }
         };
@@ -343,23 +332,49 @@ impl Movable {
         (lo, hi)
     }
 
-    /// Undoes the no-access mapping of the first `done` pages of a region being made.
-    fn unmap_after_failure(&self, done: u64) {
-        if done == 0 {
-            return;
+    /// Whether chunk `c` is a whole 2M page of guest memory that may be mapped as one.
+    fn whole_large(&self, c: usize) -> bool {
+        let (lo, hi) = self.chunk_at(c);
+        self.large && lo % PAGES_PER_LARGE_PAGE == 0 && hi - lo == PAGES_PER_LARGE_PAGE
+    }
+
+    /// Maps the region no-access (whole 2M chunks as 2M pages where the partition allows),
+    /// runs of alike chunks together. No lock is held: the hypervisor may be given memory as it
+    /// asks. What is mapped is recorded as it is, for [`Movable::unmap`] to undo.
+    fn map_no_access(&self) -> Result {
+        let n = self.map.lock().chunks.len();
+        let mut c = 0;
+        while c < n {
+            let large = self.whole_large(c);
+            let mut end = c + 1;
+            while end < n && self.whole_large(end) == large {
+                end += 1;
+            }
+            let (lo, _) = self.chunk_at(c);
+            let (_, hi) = self.chunk_at(end - 1);
+            let (flags, count, state) = if large {
+                (
+                    map_flags::NO_ACCESS | map_flags::LARGE_PAGE,
+                    (end - c) as u64,
+                    Chunk::LargeNoAccess,
+                )
+            } else {
+                (map_flags::NO_ACCESS, hi - lo, Chunk::NoAccess)
+            };
+            let step = if large { PAGES_PER_LARGE_PAGE } else { 1 };
+            let mut done = 0;
+            while done < count {
+                let k = (count - done).min(ZEROS.len() as u64);
+                self.hv
+                    .map_gpa_pages(self.pt, lo + done * step, flags, &ZEROS[..k as usize])?;
+                done += k;
+                // Every chunk the call reached may be mapped now.
+                let (last, _, _) = self.chunk(lo + done * step - 1);
+                self.map.lock().chunks[c..=last.min(end - 1)].fill(state);
+            }
+            c = end;
         }
-        if let Err(e) = self
-            .hv
-            .unmap_gpa_pages(self.pt, self.guest_pfn, done, false)
-        {
-            // No-access pages hold no memory: only the guest address space is left dirty.
-            pr_err!(
-                "partition {:#x}: unmapping no-access pages {:#x}+{done:#x}: error {}\n",
-                self.pt,
-                self.guest_pfn,
-                e.to_errno()
-            );
-        }
+        Ok(())
     }
 
     fn fault(&self, mn: &Notifier, gfn: u64) -> Result {
@@ -534,32 +549,32 @@ impl Movable {
         if map.gone {
             return Ok(());
         }
-        let hv = &self.hv;
-        // 2M chunks one by one, runs of 4K ones together; unmapped ones are skipped.
-        let mut run: Option<(u64, usize)> = None;
+        // Runs of alike chunks (2M or 4K) with one call each; unmapped ones are skipped.
         let n = map.chunks.len();
-        for c in 0..=n {
-            let state = map.chunks.get(c).copied();
-            let lo = if c < n {
-                self.chunk_at(c).0
+        let mut c = 0;
+        while c < n {
+            let state = map.chunks[c];
+            if state == Chunk::Unmapped {
+                c += 1;
+                continue;
+            }
+            let mut end = c + 1;
+            while end < n
+                && map.chunks[end] != Chunk::Unmapped
+                && map.chunks[end].large() == state.large()
+            {
+                end += 1;
+            }
+            let (lo, _) = self.chunk_at(c);
+            let (_, hi) = self.chunk_at(end - 1);
+            let count = if state.large() {
+                (end - c) as u64
             } else {
-                self.guest_pfn + self.npages
+                hi - lo
             };
-            let small = matches!(state, Some(Chunk::NoAccess | Chunk::Small));
-            if !small {
-                if let Some((from, first)) = run.take() {
-                    hv.unmap_gpa_pages(self.pt, from, lo - from, false)?;
-                    map.chunks[first..c].fill(Chunk::Unmapped);
-                }
-            }
-            match state {
-                Some(s) if s.large() => {
-                    hv.unmap_gpa_pages(self.pt, lo, 1, true)?;
-                    map.chunks[c] = Chunk::Unmapped;
-                }
-                Some(_) if small && run.is_none() => run = Some((lo, c)),
-                _ => {}
-            }
+            self.hv.unmap_gpa_pages(self.pt, lo, count, state.large())?;
+            map.chunks[c..end].fill(Chunk::Unmapped);
+            c = end;
         }
         map.gone = true;
         Ok(())

@@ -3,7 +3,8 @@
 //! The simulator's controls for userspace tests and benchmarks, in debugfs
 //! (`/sys/kernel/debug/mshv/sim/`):
 //!
-//! - `calls` (read): `<code> <count>` per call code made at least once, in hex;
+//! - `calls` (read): `<code> <count> <nanoseconds>` per call code made at least once, the code
+//!   in hex, the time the simulator spent in those calls;
 //! - `fault` (write): `<code|any> <nth> <times> <status>` makes the `nth` next call of `code`
 //!   (or of any code) and the `times - 1` matching calls after it fail with `status`; `clear`
 //!   disarms every fault; numbers in hex with `0x` or decimal;
@@ -11,7 +12,10 @@
 //! - `state` (read): partitions alive, and the root pool's deposited and used pages; a line
 //!   `partition <id>` per partition; a line `pending <pt> <vp> <vector>` per interrupt not taken;
 //! - `gpa` (write `<partition id> <guest page>`, then read): `<pfn> <flags>` of that page's
-//!   mapping in hex, or `none`.
+//!   mapping in hex, or `none`;
+//! - `pin` (write `<address> <size>`): pins the writer's memory there as guest memory is pinned
+//!   (`pin_user_pages_fast`, `FOLL_WRITE | FOLL_LONGTERM`) and unpins it: the floor the map
+//!   benchmark is measured against.
 
 use core::fmt;
 
@@ -50,7 +54,7 @@ fn calls(hv: &Arc<Hv>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     for code in 0..=u16::MAX {
         let n = hv.sim().calls(code);
         if n != 0 {
-            writeln!(f, "{code:#06x} {n}")?;
+            writeln!(f, "{code:#06x} {n} {}", hv.sim().nanos(code))?;
         }
         if code == 0x3ff {
             break;
@@ -107,7 +111,27 @@ fn gpa_set(hv: &Arc<Hv>, reader: &mut UserSliceReader) -> Result {
     let mut w = line(reader, &mut buf)?.split_whitespace();
     let mut next = || number(w.next().ok_or(EINVAL)?);
     let (id, gfn) = (next()?, next()?);
+    if w.next().is_some() {
+        return Err(EINVAL);
+    }
     hv.sim().set_query(id, gfn);
+    Ok(())
+}
+
+fn pin(_hv: &Arc<Hv>, reader: &mut UserSliceReader) -> Result {
+    let mut buf = [0u8; 128];
+    let mut w = line(reader, &mut buf)?.split_whitespace();
+    let mut next = || number(w.next().ok_or(EINVAL)?);
+    let (addr, size) = (next()?, next()?);
+    if w.next().is_some() {
+        return Err(EINVAL);
+    }
+    let page = crate::mshv_uapi::MSHV_HV_PAGE_SIZE as u64;
+    if addr % page != 0 || size % page != 0 {
+        return Err(EINVAL);
+    }
+    let npages = usize::try_from(size / page)?;
+    drop(crate::mshv_region::Pinned::new(addr, npages, true, true)?);
     Ok(())
 }
 
@@ -127,6 +151,7 @@ pub(crate) fn register(hv: &Arc<Hv>) -> Result<Pin<KBox<Scope<Arc<Hv>>>>> {
         dir.write_only_callback_file(c"fault", hv, &fault);
         dir.write_only_callback_file(c"partial_reps", hv, &partial_reps);
         dir.read_write_callback_file(c"gpa", hv, &gpa_show, &gpa_set);
+        dir.write_only_callback_file(c"pin", hv, &pin);
     });
     KBox::pin_init(scope, GFP_KERNEL)
 }

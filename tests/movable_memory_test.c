@@ -218,18 +218,40 @@ TEST_F(vm, fork_copy_on_write)
 	close(to_child[1]);
 }
 
+enum storm_op { DISCARD, FORK, REMAP };
+
 struct dontneed {
 	__u8 *page;
+	enum storm_op op;
 	volatile bool stop;
 	unsigned long rounds;
 };
 
+/* Changes the host's memory under the running guest, one way or another, until stopped. */
 static void *dontneed_loop(void *arg)
 {
 	struct dontneed *d = arg;
+	pid_t child;
 
 	while (!d->stop) {
-		madvise(d->page, 4096, MADV_DONTNEED);
+		switch (d->op) {
+		case DISCARD:
+			madvise(d->page, 4096, MADV_DONTNEED);
+			break;
+		case FORK:
+			/* Every fork write-protects the parent's pages for copy-on-write. */
+			child = fork();
+			if (child == 0)
+				_exit(0);
+			if (child > 0)
+				waitpid(child, NULL, 0);
+			break;
+		case REMAP:
+			/* The page goes and comes back with what the guest last wrote, plus 0. */
+			mmap(d->page, 4096, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+			break;
+		}
 		d->rounds++;
 		usleep(50);
 	}
@@ -262,6 +284,57 @@ TEST_F(vm, madv_dontneed_while_running)
 	round_trip(self->vp, &r, &w);
 	EXPECT_EQ(123, r);
 	EXPECT_EQ(124, *self->data);
+}
+
+/* Run the loop while the host forks again and again: the guest's writes stay the parent's. */
+TEST_F(vm, fork_while_running)
+{
+	struct dontneed d = { .page = self->data, .op = FORK };
+	__u8 r, w, last = 7;
+	pthread_t t;
+	int i;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, dontneed_loop, &d));
+	for (i = 0; i < 200; i++) {
+		round_trip(self->vp, &r, &w);
+		EXPECT_EQ(last, r);
+		EXPECT_EQ(w, *self->data);
+		last = w;
+	}
+	d.stop = true;
+	pthread_join(t, NULL);
+	ksft_print_msg("%lu forks\n", d.rounds);
+	EXPECT_LT(0, d.rounds);
+}
+
+/*
+ * Run the loop while the host replaces the data page again and again (mmap MAP_FIXED, which
+ * swaps the memory under the mmap lock, so a lookup never finds a hole): the guest sees its last
+ * write or the new zero page, and the VMM never sees an intercept.
+ */
+TEST_F(vm, mmap_fixed_while_running)
+{
+	struct dontneed d = { .page = self->data, .op = REMAP };
+	__u8 r, w, last = 7;
+	pthread_t t;
+	int i;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, dontneed_loop, &d));
+	for (i = 0; i < 300; i++) {
+		round_trip(self->vp, &r, &w);
+		if (r != last)
+			EXPECT_EQ(0, r);
+		last = w;
+	}
+	d.stop = true;
+	pthread_join(t, NULL);
+	ksft_print_msg("%lu replacements\n", d.rounds);
+	EXPECT_LT(0, d.rounds);
+	/* The region follows the address, not the old memory: a host write reaches the guest. */
+	*self->data = 77;
+	round_trip(self->vp, &r, &w);
+	EXPECT_EQ(77, r);
+	EXPECT_EQ(78, *self->data);
 }
 
 TEST_F(vm, failed_fault_in_reaches_userspace)

@@ -10,7 +10,7 @@ if [ ! -d $D ]; then
 	echo "1..0 # SKIP no simulator (not the MSHV_SIM=1 build)"
 	exit 4
 fi
-echo "1..4"
+echo "1..6"
 
 n=0
 result() {
@@ -22,8 +22,8 @@ result() {
 grep -q '^partitions 0$' $D/state && grep -Eq '^root_pool [0-9]+ 0$' $D/state
 result $? "state: no partitions left, nothing charged to the root pool"
 
-# Lines of "<code> <count>".
-! grep -Evq '^0x[0-9a-f]{4} [0-9]+$' $D/calls
+# Lines of "<code> <count> <nanoseconds>".
+! grep -Evq '^0x[0-9a-f]{4} [0-9]+ [0-9]+$' $D/calls
 result $? "calls: well-formed lines"
 
 ok=0
@@ -42,3 +42,22 @@ done
 echo clear >$D/fault
 echo 0 >$D/partial_reps && ! echo zz >$D/partial_reps 2>/dev/null || ok=1
 result $ok "fault, partial_reps: malformed lines are EINVAL"
+
+# gpa: a query, then its answer; a page no partition maps is "none".
+ok=0
+echo "1 0" >$D/gpa && [ "$(cat $D/gpa)" = none ] || ok=1
+for bad in "" "1" "x 1" "1 2 3"; do
+	if echo "$bad" >$D/gpa 2>/dev/null; then
+		echo "# gpa took: '$bad'"
+		ok=1
+	fi
+done
+result $ok "gpa: queries answered, malformed ones EINVAL"
+
+# pin: pins and unpins the writer's memory; unaligned is EINVAL, no memory EFAULT.
+ok=0
+echo "0x1000 0x1001" >$D/pin 2>/dev/null && ok=1
+echo "0x1001 0x1000" >$D/pin 2>/dev/null && ok=1
+echo "0x1000 0x1000" >$D/pin 2>/dev/null && ok=1
+echo "1 2 3" >$D/pin 2>/dev/null && ok=1
+result $ok "pin: unaligned, unmapped and malformed requests refused"
