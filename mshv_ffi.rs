@@ -26,6 +26,11 @@ mod raw {
         // `struct page` is passed as `void *`: its Rust binding is not FFI-safe (a zero-sized
         // member).
         pub(super) fn mshv_rs_page_to_pfn(page: *mut c_void) -> u64;
+        pub(super) fn mshv_rs_pages_to_pfns(
+            pages: *const *mut c_void,
+            n: kernel::ffi::c_ulong,
+            pfns: *mut u64,
+        );
         pub(super) fn mshv_rs_pfn_to_page(pfn: u64) -> *mut c_void;
         pub(super) fn mshv_rs_page_address(page: *mut c_void) -> *mut c_void;
         pub(super) fn mshv_rs_touch_nmi_watchdog();
@@ -136,6 +141,32 @@ pub(crate) fn pfn_valid(pfn: u64) -> bool {
 pub(crate) fn page_pfn(page: &Page) -> u64 {
     // SAFETY: `page` owns a valid `struct page`.
     unsafe { raw::mshv_rs_page_to_pfn(page.as_ptr().cast()) }
+}
+
+/// Appends the PFNs of `pages` to `pfns`, which has room for them.
+///
+/// # Safety
+///
+/// Every entry of `pages` must point to a `struct page` the caller holds a reference or pin
+/// on.
+pub(crate) unsafe fn raw_pages_pfns(
+    pages: &[*mut kernel::ffi::c_void],
+    pfns: &mut KVVec<u64>,
+) -> Result {
+    if pfns.capacity() - pfns.len() < pages.len() {
+        return Err(ENOMEM);
+    }
+    // SAFETY: `pages` are valid pages (safety requirements); the spare capacity has room for
+    // `pages.len()` PFNs, all of which the helper writes.
+    unsafe {
+        raw::mshv_rs_pages_to_pfns(
+            pages.as_ptr(),
+            pages.len() as kernel::ffi::c_ulong,
+            pfns.spare_capacity_mut().as_mut_ptr().cast(),
+        );
+        pfns.inc_len(pages.len());
+    }
+    Ok(())
 }
 
 /// Returns the PFN of a `struct page`.

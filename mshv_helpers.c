@@ -47,6 +47,14 @@ u64 mshv_rs_page_to_pfn(struct page *page)
 	return page_to_pfn(page);
 }
 
+void mshv_rs_pages_to_pfns(struct page *const *pages, unsigned long n, u64 *pfns)
+{
+	unsigned long i;
+
+	for (i = 0; i < n; i++)
+		pfns[i] = page_to_pfn(pages[i]);
+}
+
 struct page *mshv_rs_pfn_to_page(u64 pfn)
 {
 	return pfn_to_page(pfn);

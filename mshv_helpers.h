@@ -16,6 +16,7 @@ u64 mshv_rs_virt_to_phys(const void *addr);
 void *mshv_rs_phys_to_virt(u64 pa);
 bool mshv_rs_pfn_valid(u64 pfn);
 u64 mshv_rs_page_to_pfn(struct page *page);
+void mshv_rs_pages_to_pfns(struct page *const *pages, unsigned long n, u64 *pfns);
 struct page *mshv_rs_pfn_to_page(u64 pfn);
 void *mshv_rs_page_address(struct page *page);
 void mshv_rs_touch_nmi_watchdog(void);

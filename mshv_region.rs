@@ -28,6 +28,8 @@ use crate::{
 pub(crate) const GFN_LIMIT: u64 = 1 << 40;
 /// Pages pinned per `pin_user_pages_fast` call (256 MiB), bounding each step's work.
 const PIN_BATCH: usize = 65536;
+/// PFNs mapped in one go: eight map hypercalls of 509, more than a 2M page's 512.
+const RUN_MAX: usize = 8 * 509;
 
 /// Pinned user pages.
 ///
@@ -86,22 +88,32 @@ impl Pinned {
     /// The PFNs of the pages.
     pub(crate) fn pfns(&self) -> Result<KVVec<u64>> {
         let mut pfns = KVVec::with_capacity(self.pages.len(), GFP_KERNEL | __GFP_NOWARN)?;
-        for &p in self.pages.iter() {
-            // SAFETY: By the type invariant `p` is a pinned page.
-            let pfn = unsafe { crate::mshv_ffi::raw_page_pfn(p.cast()) };
-            pfns.push(pfn, GFP_KERNEL)?;
-        }
+        self.pfns_into(0..self.pages.len(), &mut pfns)?;
         Ok(pfns)
+    }
+
+    /// Appends the PFNs of pages `range` to `pfns`, which has room for them.
+    fn pfns_into(&self, range: core::ops::Range<usize>, pfns: &mut KVVec<u64>) -> Result {
+        let pages = self.pages.get(range).ok_or(EINVAL)?;
+        // SAFETY: By the type invariant every entry is a pinned page (`struct page` and
+        // `c_void` pointers are alike).
+        let pages = unsafe { core::slice::from_raw_parts(pages.as_ptr().cast(), pages.len()) };
+        // SAFETY: As above.
+        unsafe { crate::mshv_ffi::raw_pages_pfns(pages, pfns) }
+    }
+
+    /// Pages pinned.
+    fn len(&self) -> usize {
+        self.pages.len()
     }
 }
 
 impl Pinned {
-    /// Whether pages `i..i + 512` are one 2M folio, in order.
-    fn huge_at(&self, i: usize, pfns: &[u64]) -> bool {
-        let n = PAGES_PER_LARGE_PAGE as usize;
-        let Some(run) = pfns.get(i..i + n) else {
+    /// Whether pages `i..i + 512`, whose PFNs are `run`, are one 2M folio, in order.
+    fn huge_at(&self, i: usize, run: &[u64]) -> bool {
+        if run.len() != PAGES_PER_LARGE_PAGE as usize {
             return false;
-        };
+        }
         // SAFETY: By the type invariant `pages[i]` is a pinned page.
         let order = unsafe { crate::mshv_ffi::folio_order(self.pages[i].cast()) };
         run[0] % PAGES_PER_LARGE_PAGE == 0
@@ -294,43 +306,68 @@ impl Region {
                 return Ok(());
             }
         };
-        let pfns = pinned.pfns()?;
-        let n = pfns.len();
-        let huge = |i: usize| {
-            large
-                && (self.guest_pfn + i as u64) % PAGES_PER_LARGE_PAGE == 0
-                && pinned.huge_at(i, &pfns)
+        // A 2M guest page's worth of PFNs at a time, gathered into runs of alike pages (2M
+        // or 4K) of at most a few hypercalls each: no array for the whole region.
+        let n = pinned.len();
+        let mut win = KVVec::with_capacity(PAGES_PER_LARGE_PAGE as usize, GFP_KERNEL)?;
+        let mut run = KVVec::with_capacity(RUN_MAX, GFP_KERNEL)?;
+        let (mut run_start, mut run_large) = (0, false);
+        let base = (self.guest_pfn, self.map_flags);
+        let runs = &mut self.runs;
+        let mut flush = |run: &mut KVVec<u64>, start: usize, large_run: bool| -> Result {
+            let pages = if large_run {
+                run.len() * PAGES_PER_LARGE_PAGE as usize
+            } else {
+                run.len()
+            };
+            let r = (start as u64, pages as u64, large_run);
+            let mapped = map_run(runs, hv, pt, base, r, run);
+            run.clear();
+            if mapped.is_err() {
+                let _ = unmap_runs(runs, hv, pt, base.0);
+            }
+            mapped
         };
-        let step = PAGES_PER_LARGE_PAGE as usize;
         let mut i = 0;
         while i < n {
-            let mut j = i;
-            let large_run = huge(i);
-            let r = if large_run {
-                let mut heads = KVec::new();
-                while j < n && huge(j) {
-                    heads.push(pfns[j], GFP_KERNEL)?;
-                    j += step;
+            let g = self.guest_pfn + i as u64;
+            let w = ((PAGES_PER_LARGE_PAGE - g % PAGES_PER_LARGE_PAGE) as usize).min(n - i);
+            win.clear();
+            pinned.pfns_into(i..i + w, &mut win)?;
+            if large && g % PAGES_PER_LARGE_PAGE == 0 && pinned.huge_at(i, &win) {
+                if !run.is_empty() && (!run_large || run.len() == RUN_MAX) {
+                    flush(&mut run, run_start, run_large)?;
                 }
-                let flags = self.map_flags | map_flags::LARGE_PAGE;
-                hv.map_gpa_pages(pt, self.guest_pfn + i as u64, flags, &heads)
+                if run.is_empty() {
+                    (run_start, run_large) = (i, true);
+                }
+                // Cannot fail: the run has room (flushed when full).
+                let _ = run.push_within_capacity(win[0]);
             } else {
-                while j < n && !huge(j) {
-                    j += 1;
+                if run_large && !run.is_empty() {
+                    flush(&mut run, run_start, run_large)?;
                 }
-                hv.map_gpa_pages(pt, self.guest_pfn + i as u64, self.map_flags, &pfns[i..j])
-            };
-            let run = (i as u64, (j - i) as u64, large_run);
-            let recorded = r.and_then(|()| Ok(self.runs.push(run, GFP_KERNEL)?));
-            if let Err(e) = recorded {
-                if r.is_ok() {
-                    // Mapped but not recorded: unmap it here, the recorded runs below.
-                    let _ = hv.unmap_gpa_pages(pt, self.guest_pfn + run.0, unit(run), run.2);
+                // 4K pages fill runs exactly: whole hypercalls of 509.
+                let mut k = 0;
+                while k < w {
+                    if run.is_empty() {
+                        (run_start, run_large) = (i + k, false);
+                    }
+                    let take = (w - k).min(RUN_MAX - run.len());
+                    for &pfn in &win[k..k + take] {
+                        // Cannot fail: `take` is at most the room left.
+                        let _ = run.push_within_capacity(pfn);
+                    }
+                    k += take;
+                    if run.len() == RUN_MAX {
+                        flush(&mut run, run_start, run_large)?;
+                    }
                 }
-                let _ = self.unmap(hv, pt);
-                return Err(e);
             }
-            i = j;
+            i += w;
+        }
+        if !run.is_empty() {
+            flush(&mut run, run_start, run_large)?;
         }
         Ok(())
     }
@@ -364,11 +401,7 @@ impl Region {
         if let Backing::Movable(m) = &self.backing {
             return m.unmap();
         }
-        while let Some(&run) = self.runs.last() {
-            hv.unmap_gpa_pages(pt, self.guest_pfn + run.0, unit(run), run.2)?;
-            self.runs.pop();
-        }
-        Ok(())
+        unmap_runs(&mut self.runs, hv, pt, self.guest_pfn)
     }
 
     /// The partition was finalized, which unmapped every GPA.
@@ -406,6 +439,39 @@ impl Region {
     pub(crate) fn contains(&self, gfn: u64) -> bool {
         self.overlaps(gfn, 1)
     }
+}
+
+/// Maps `run` (first page, pages, 2M) of a region at guest page `base.0` with flags `base.1`
+/// from `pfns` (heads of 2M pages for a 2M run), and records it in `runs`; on failure nothing
+/// of it stays mapped.
+fn map_run(
+    runs: &mut KVec<(u64, u64, bool)>,
+    hv: &Hv,
+    pt: u64,
+    base: (u64, u32),
+    run: (u64, u64, bool),
+    pfns: &[u64],
+) -> Result {
+    runs.reserve(1, GFP_KERNEL)?;
+    let flags = if run.2 {
+        base.1 | map_flags::LARGE_PAGE
+    } else {
+        base.1
+    };
+    hv.map_gpa_pages(pt, base.0 + run.0, flags, pfns)?;
+    // Cannot fail: room was reserved above.
+    runs.push(run, GFP_KERNEL)?;
+    Ok(())
+}
+
+/// Unmaps the recorded `runs` of a region at guest page `base`, last first. On failure the
+/// runs not unmapped stay recorded.
+fn unmap_runs(runs: &mut KVec<(u64, u64, bool)>, hv: &Hv, pt: u64, base: u64) -> Result {
+    while let Some(&run) = runs.last() {
+        hv.unmap_gpa_pages(pt, base + run.0, unit(run), run.2)?;
+        runs.pop();
+    }
+    Ok(())
 }
 
 /// The hypercall count of a run: pages, or 2M pages for a large run.
