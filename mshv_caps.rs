@@ -75,6 +75,16 @@ pub(crate) static CAPS: &[Cap] = &[
         answer: Answer::Value(1),
     },
     Cap {
+        id: cap::IOEVENTFD,
+        name: "MSHV_CAP_IOEVENTFD",
+        answer: Answer::Value(1),
+    },
+    Cap {
+        id: cap::IOEVENTFD_PIO,
+        name: "MSHV_CAP_IOEVENTFD_PIO",
+        answer: Answer::Value(1),
+    },
+    Cap {
         id: cap::GPAP_ACCESS_BITMAP,
         name: "MSHV_CAP_GPAP_ACCESS_BITMAP",
         answer: Answer::Value(crate::mshv_partition::GPAP_MAX_PAGES),

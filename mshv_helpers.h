@@ -38,6 +38,7 @@ void mshv_rs_irqfd_arm(struct mshv_rs_irqfd *irqfd);
 void mshv_rs_irqfd_free(struct mshv_rs_irqfd *irqfd);
 const void *mshv_rs_eventfd_ctx_get(int fd);
 void mshv_rs_eventfd_ctx_put(const void *ctx);
+void mshv_rs_eventfd_signal(const void *ctx);
 /* In Rust (mshv_irqfd.rs); the injection work item calls it, in process context. */
 void mshv_rs_irqfd_inject(const void *owner, u32 gsi);
 

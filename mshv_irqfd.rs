@@ -32,6 +32,7 @@ mod ffi {
         pub(super) fn mshv_rs_irqfd_free(irqfd: *mut c_void);
         pub(super) fn mshv_rs_eventfd_ctx_get(fd: c_int) -> *const c_void;
         pub(super) fn mshv_rs_eventfd_ctx_put(ctx: *const c_void);
+        pub(super) fn mshv_rs_eventfd_signal(ctx: *const c_void);
     }
 }
 
@@ -103,15 +104,37 @@ impl Drop for Irqfd {
     }
 }
 
-/// A reference to the eventfd context of `fd`, to find the irqfds that use it.
+/// A reference to the eventfd context of `fd`: to find the irqfds that use it, and the one an
+/// ioeventfd signals.
+///
+/// # Invariants
+///
+/// The pointer is a reference `mshv_rs_eventfd_ctx_get` took, put once, on drop.
 pub(crate) struct EventfdCtx(*const c_void);
+
+// SAFETY: An eventfd context is reference-counted and may be signalled and put from any task.
+unsafe impl Send for EventfdCtx {}
+// SAFETY: Signalling takes the context's own lock.
+unsafe impl Sync for EventfdCtx {}
 
 impl EventfdCtx {
     /// `EBADF` for a bad fd, `EINVAL` for a file that is not an eventfd.
     pub(crate) fn get(fd: i32) -> Result<Self> {
         // SAFETY: `mshv_rs_eventfd_ctx_get` takes any fd.
         let ctx = unsafe { ffi::mshv_rs_eventfd_ctx_get(fd) };
+        // INVARIANT: Not an error, so the reference was taken.
         Ok(EventfdCtx(from_err_ptr(ctx.cast_mut())?))
+    }
+
+    /// Whether `other` is the same eventfd.
+    pub(crate) fn same(&self, other: &EventfdCtx) -> bool {
+        core::ptr::eq(self.0, other.0)
+    }
+
+    /// Adds 1 to the eventfd's count, waking its readers.
+    pub(crate) fn signal(&self) {
+        // SAFETY: By the type invariant the context is referenced, so live.
+        unsafe { ffi::mshv_rs_eventfd_signal(self.0) }
     }
 
     /// Whether `irqfd` listens to this eventfd.
@@ -122,7 +145,8 @@ impl EventfdCtx {
 
 impl Drop for EventfdCtx {
     fn drop(&mut self) {
-        // SAFETY: `self.0` is the reference `mshv_rs_eventfd_ctx_get` took.
+        // SAFETY: By the type invariant `self.0` is the reference `mshv_rs_eventfd_ctx_get`
+        // took, put only here.
         unsafe { ffi::mshv_rs_eventfd_ctx_put(self.0) }
     }
 }

@@ -146,3 +146,8 @@ void mshv_rs_eventfd_ctx_put(const void *ctx)
 {
 	eventfd_ctx_put((struct eventfd_ctx *)ctx);
 }
+
+void mshv_rs_eventfd_signal(const void *ctx)
+{
+	eventfd_signal((struct eventfd_ctx *)ctx);
+}

@@ -43,6 +43,7 @@ mod hvsim;
 mod mshv_caps;
 mod mshv_fd;
 mod mshv_ffi;
+mod mshv_ioeventfd;
 mod mshv_irq;
 mod mshv_irqfd;
 mod mshv_movable;
@@ -52,6 +53,7 @@ mod mshv_platform;
 mod mshv_region;
 mod mshv_uapi;
 mod mshv_vp;
+mod mshv_x86;
 
 module! {
     type: MshvModule,

@@ -36,6 +36,7 @@ use crate::{
         FileOps, //
     },
     mshv_ffi,
+    mshv_ioeventfd::Table as IoeventfdTable,
     mshv_irq::Routing,
     mshv_irqfd::{
         EventfdCtx,
@@ -100,6 +101,9 @@ pub(crate) struct Partition {
     routing: SpinLock<Option<Arc<Routing>>>,
     #[pin]
     inner: Mutex<Inner>,
+    /// The ioeventfds, looked up on every intercepted write.
+    #[pin]
+    ioeventfds: Mutex<IoeventfdTable>,
 }
 
 /// The hypervisor flags for `pt_flags`.
@@ -166,6 +170,7 @@ impl Partition {
                 super_pages: flags & pt::GPA_SUPER_PAGES != 0,
                 routing <- new_spinlock!(None, "mshv_routing"),
                 inner <- new_mutex!(Inner::empty(), "mshv_partition"),
+                ioeventfds <- new_mutex!(IoeventfdTable::default(), "mshv_ioeventfds"),
             }),
             GFP_KERNEL,
         );
@@ -188,6 +193,14 @@ impl Partition {
             uapi::MSHV_SET_GUEST_MEMORY => this.set_guest_memory(arg).map(|()| 0),
             uapi::MSHV_GET_GPAP_ACCESS_BITMAP => this.access_bitmap(arg).map(|()| 0),
             uapi::MSHV_IRQFD => this.irqfd(arg).map(|()| 0),
+            uapi::MSHV_IOEVENTFD => {
+                let a: uapi::UserIoeventfd =
+                    UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::UserIoeventfd>())
+                        .reader()
+                        .read()?;
+                mshv_ffi::lock_killable(&this.ioeventfds)?.ioctl(&a)?;
+                Ok(0)
+            }
             uapi::MSHV_SET_MSI_ROUTING => {
                 let new = Routing::from_user(arg)?;
                 let old = core::mem::replace(&mut *this.routing.lock(), new);
@@ -442,6 +455,31 @@ impl Partition {
             Err(e) if e == EINTR => Err(EINTR),
             Err(_) => Ok(false),
         }
+    }
+
+    /// Completes the guest's write of `size` bytes to `addr` (an I/O port with `pio`) if an
+    /// ioeventfd matches it: `value` gives the written value (asked for only when an ioeventfd
+    /// must match it), `complete` moves the VP past the write, then the eventfd is signalled.
+    /// Whether the write was completed; if `complete` fails nothing is signalled.
+    pub(crate) fn ioeventfd_write(
+        &self,
+        pio: bool,
+        addr: u64,
+        size: u32,
+        value: impl FnOnce() -> Result<u64>,
+        complete: impl FnOnce() -> Result,
+    ) -> Result<bool> {
+        let table = mshv_ffi::lock_killable(&self.ioeventfds)?;
+        let Some(needs_value) = table.wants(pio, addr, size) else {
+            return Ok(false);
+        };
+        let value = if needs_value { value()? } else { 0 };
+        let Some(e) = table.find(pio, addr, size, value) else {
+            return Ok(false);
+        };
+        complete()?;
+        e.signal();
+        Ok(true)
     }
 
     /// Unmaps the region `req` names exactly.

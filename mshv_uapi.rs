@@ -56,6 +56,10 @@ pub(crate) mod cap {
     pub(crate) const PINNED_MEMORY: u32 = 0x1C;
     /// Device memory (`VM_PFNMAP`) regions.
     pub(crate) const MMIO_MEMORY: u32 = 0x1D;
+    /// `MSHV_IOEVENTFD` for MMIO addresses.
+    pub(crate) const IOEVENTFD: u32 = 0x1E;
+    /// `MSHV_IOEVENTFD` with `MSHV_IOEVENTFD_BIT_PIO`.
+    pub(crate) const IOEVENTFD_PIO: u32 = 0x1F;
 }
 
 /// `MSHV_PT_BIT_*`: partition flags.
@@ -159,6 +163,26 @@ pub(crate) struct UserIrqfd {
     pub(crate) flags: u32,
 }
 
+/// `MSHV_IOEVENTFD_BIT_*`.
+pub(crate) mod ioeventfd {
+    pub(crate) const DATAMATCH: u32 = 1 << 0;
+    pub(crate) const PIO: u32 = 1 << 1;
+    pub(crate) const DEASSIGN: u32 = 1 << 2;
+    pub(crate) const FLAGS_MASK: u32 = 0x7;
+}
+
+/// `struct mshv_user_ioeventfd`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct UserIoeventfd {
+    pub(crate) datamatch: u64,
+    pub(crate) addr: u64,
+    pub(crate) len: u32,
+    pub(crate) fd: i32,
+    pub(crate) flags: u32,
+    pub(crate) rsvd: [u8; 4],
+}
+
 /// `MSHV_MAX_GUEST_IRQS`.
 pub(crate) const MSHV_MAX_GUEST_IRQS: u32 = 4096;
 
@@ -225,6 +249,7 @@ pub(crate) struct GetSetVpState {
 
 plain_data!(
     UserIrqfd = 16,
+    UserIoeventfd = 32,
     UserIrqTable = 8,
     UserIrqEntry = 16,
     GpapAccessBitmap = 32,
@@ -248,6 +273,8 @@ pub(crate) const MSHV_CREATE_VP: u32 = _IOW::<CreateVp>(MSHV_IOCTL, 0x01);
 pub(crate) const MSHV_SET_GUEST_MEMORY: u32 = _IOW::<UserMemRegion>(MSHV_IOCTL, 0x02);
 /// Partition fd: assign or deassign an irqfd.
 pub(crate) const MSHV_IRQFD: u32 = _IOW::<UserIrqfd>(MSHV_IOCTL, 0x03);
+/// Partition fd: assign or deassign an ioeventfd.
+pub(crate) const MSHV_IOEVENTFD: u32 = _IOW::<UserIoeventfd>(MSHV_IOCTL, 0x04);
 /// Partition fd: replace the MSI routing table.
 pub(crate) const MSHV_SET_MSI_ROUTING: u32 = _IOW::<UserIrqTable>(MSHV_IOCTL, 0x05);
 /// Partition fd: accessed or dirty bits of guest pages.
@@ -325,6 +352,17 @@ pub(crate) const CONSTANTS: &[(&str, u64)] = &[
     ("MSHV_CAP_MOVABLE_MEMORY", cap::MOVABLE_MEMORY as u64),
     ("MSHV_CAP_PINNED_MEMORY", cap::PINNED_MEMORY as u64),
     ("MSHV_CAP_MMIO_MEMORY", cap::MMIO_MEMORY as u64),
+    ("MSHV_CAP_IOEVENTFD", cap::IOEVENTFD as u64),
+    ("MSHV_CAP_IOEVENTFD_PIO", cap::IOEVENTFD_PIO as u64),
+    ("MSHV_IOEVENTFD", MSHV_IOEVENTFD as u64),
+    ("MSHV_IOEVENTFD_FLAGS_MASK", ioeventfd::FLAGS_MASK as u64),
+    ("MSHV_IOEVENTFD_BIT_DATAMATCH", 0),
+    ("MSHV_IOEVENTFD_BIT_PIO", 1),
+    ("MSHV_IOEVENTFD_BIT_DEASSIGN", 2),
+    (
+        "sizeof(struct mshv_user_ioeventfd)",
+        size_of::<UserIoeventfd>() as u64,
+    ),
     ("MSHV_IRQFD", MSHV_IRQFD as u64),
     ("MSHV_IRQFD_FLAGS_MASK", irqfd::FLAGS_MASK as u64),
     ("MSHV_IRQFD_BIT_DEASSIGN", 0),
@@ -472,6 +510,7 @@ mod tests {
         assert_eq!(MSHV_GET_GPAP_ACCESS_BITMAP, 0xC020_B806);
         assert_eq!(MSHV_SET_MSI_ROUTING, 0x4008_B805);
         assert_eq!(MSHV_IRQFD, 0x4010_B803);
+        assert_eq!(MSHV_IOEVENTFD, 0x4020_B804);
         assert_eq!(MSHV_SET_VP_STATE, 0xC010_B802);
     }
 }

@@ -28,8 +28,11 @@ use crate::{
         dispatch,
         msg,
         property,
+        reg,
         vp_state as hv_vp_state,
-        vp_state_page, //
+        vp_state_page,
+        HvRegisterAssoc,
+        HvRegisterValue, //
     },
     mshv_fd::{
         self,
@@ -46,6 +49,7 @@ use crate::{
         self as uapi,
         GetSetVpState, //
     },
+    mshv_x86 as x86,
 };
 
 /// Bytes of `struct hv_synthetic_timers_state`: four 40-byte timers and 40 reserved bytes.
@@ -224,6 +228,10 @@ impl Vp {
                             continue;
                         }
                     }
+                    // A write an ioeventfd answers is done here too.
+                    if self.ioeventfd_write()? {
+                        continue;
+                    }
                     st.pending = true;
                     break;
                 }
@@ -259,6 +267,75 @@ impl Vp {
         // the GPA after the GVA.
         let gpa = u64::from_le_bytes(head[72..80].try_into().ok()?);
         Some((gpa >> 12, head[21]))
+    }
+
+    /// Signals the ioeventfd that the port or MMIO write waiting in the message page matches,
+    /// and moves the VP past the instruction; whether it did.
+    fn ioeventfd_write(&self) -> Result<bool> {
+        let mut m = [0u8; 96];
+        // SAFETY: By the type invariant `msg_page` is a mapped page of 4096 bytes; the
+        // hypervisor writes it only while the VP is dispatched, which the run mutex excludes.
+        unsafe { core::ptr::copy_nonoverlapping(self.msg_page.as_ptr(), m.as_mut_ptr(), 96) };
+        let u16_at = |o: usize| u16::from_le_bytes([m[o], m[o + 1]]);
+        let u64_at = |o: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&m[o..o + 8]);
+            u64::from_le_bytes(b)
+        };
+        let kind = u32::from_le_bytes([m[0], m[1], m[2], m[3]]);
+        // The intercept header: access type 1 is a write.
+        if m[21] != 1 {
+            return Ok(false);
+        }
+        let pt = &self.partition;
+        match kind {
+            msg::X64_IO_PORT_INTERCEPT => {
+                // `struct hv_x64_io_port_intercept_message`: port, access info (size in bits
+                // 2:0; string and rep operations, bits 3 and 4, are not single writes), RAX.
+                let info = m[58];
+                if info & 0x18 != 0 {
+                    return Ok(false);
+                }
+                let (port, size, rax) = (u16_at(56), u32::from(info & 0x7), u64_at(64));
+                let len = m[20] & 0xf;
+                let done = || self.skip(u64_at(40), len);
+                pt.ioeventfd_write(true, port.into(), size, || Ok(rax), done)
+            }
+            msg::GPA_INTERCEPT | msg::UNMAPPED_GPA => {
+                // `struct hv_x64_memory_intercept_message`: the GPA, and the instruction's
+                // bytes, which say how long it is, how much it writes and from where.
+                let n = usize::from(m[60]).min(16);
+                let mode = x86::Mode::of(u16_at(22), u16_at(38));
+                let Some(store) = x86::decode_store(&m[80..80 + n], mode) else {
+                    return Ok(false);
+                };
+                let value = || match store.src {
+                    x86::Source::Imm(v) => Ok(v),
+                    x86::Source::Gpr { n, high_byte } => {
+                        let mut v = [HvRegisterValue::default()];
+                        let name = [reg::RAX + u32::from(n)];
+                        pt.hv.get_vp_registers(pt.id, self.index, &name, &mut v)?;
+                        Ok(if high_byte { v[0].low >> 8 } else { v[0].low })
+                    }
+                };
+                let done = || self.skip(u64_at(40), store.len);
+                pt.ioeventfd_write(false, u64_at(72), store.size.into(), value, done)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Moves the VP past the `len`-byte instruction at `rip`, as the VMM would after emulating
+    /// it.
+    fn skip(&self, rip: u64, len: u8) -> Result {
+        let pt = &self.partition;
+        let rip = rip.wrapping_add(u64::from(len));
+        let regs = [HvRegisterAssoc {
+            name: reg::RIP,
+            value: HvRegisterValue { low: rip, high: 0 },
+            ..Default::default()
+        }];
+        pt.hv.set_vp_registers(pt.id, self.index, &regs)
     }
 
     /// `mmap` of the VP fd: the state pages, one per page offset (`MSHV_VP_MMAP_OFFSET_*`), each

@@ -5,10 +5,10 @@
 //! unmapped or inaccessible GPAs, HLT), writing the message Hyper-V would write.
 //!
 //! Instructions: `mov r8/r16/r32, imm`, `add al, imm8`, `add r/m8, r8` (registers), `cmp al,
-//! imm8`, `inc`/`dec` of 8- and 16-bit registers, `jmp`/`jz`/`jnz rel8`, `mov al, [moffs16]` and
-//! `mov [moffs16], al`, `in`/`out` with an immediate port or DX (8, 16 and 32 bits), `hlt`,
-//! `nop`, `cli`, `sti`, and the operand-size prefix. Anything else ends the run with an
-//! unrecoverable-exception message.
+//! imm8`, `inc`/`dec` of 8- and 16-bit registers, `jmp`/`jz`/`jnz rel8`, `mov al/ax/eax,
+//! [moffs16]` and `mov [moffs16], al/ax/eax`, `in`/`out` with an immediate port or DX (8, 16 and
+//! 32 bits), `hlt`, `nop`, `cli`, `sti`, and the operand-size prefix. Anything else ends the run
+//! with an unrecoverable-exception message.
 
 use super::{
     gpa::GpaMap,
@@ -346,15 +346,30 @@ impl Cpu {
                     return Ok(());
                 }
             }
-            0xa0 | 0xa2 => {
+            0xa0..=0xa3 => {
                 let off = d.imm(self, mem, 2)?;
                 let gpa = self.ds.base.wrapping_add(off);
-                if op == 0xa0 {
-                    let v = mem.access(gpa, READ, None).map_err(|e| (e, d.len))?;
-                    self.set_r8(0, v);
+                let n = osize(op);
+                if op < 0xa2 {
+                    let mut v = 0u64;
+                    for k in 0..n {
+                        let b = mem
+                            .access(gpa.wrapping_add(k.into()), READ, None)
+                            .map_err(|e| (e, d.len))?;
+                        v |= u64::from(b) << (8 * k);
+                    }
+                    if n == 1 {
+                        self.set_r8(0, v as u8);
+                    } else {
+                        self.set_r(0, n, v);
+                    }
                 } else {
-                    let al = self.r8(0);
-                    mem.access(gpa, WRITE, Some(al)).map_err(|e| (e, d.len))?;
+                    let v = self.gpr[0];
+                    for k in 0..n {
+                        let b = (v >> (8 * k)) as u8;
+                        mem.access(gpa.wrapping_add(k.into()), WRITE, Some(b))
+                            .map_err(|e| (e, d.len))?;
+                    }
                 }
             }
             0xe4 | 0xe5 => {

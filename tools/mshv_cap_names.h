@@ -35,6 +35,8 @@ static const struct mshv_cap_name mshv_cap_names[] = {
 	MSHV_CAP_NAME(MOVABLE_MEMORY),
 	MSHV_CAP_NAME(PINNED_MEMORY),
 	MSHV_CAP_NAME(MMIO_MEMORY),
+	MSHV_CAP_NAME(IOEVENTFD),
+	MSHV_CAP_NAME(IOEVENTFD_PIO),
 };
 
 #define MSHV_NR_CAP_NAMES (sizeof(mshv_cap_names) / sizeof(mshv_cap_names[0]))

@@ -67,6 +67,10 @@
  * refused
  */
 #define MSHV_CAP_MMIO_MEMORY		0x1D
+/* MSHV_IOEVENTFD for guest writes to MMIO (guest physical) addresses */
+#define MSHV_CAP_IOEVENTFD		0x1E
+/* MSHV_IOEVENTFD with MSHV_IOEVENTFD_BIT_PIO: guest writes to I/O ports */
+#define MSHV_CAP_IOEVENTFD_PIO		0x1F
 
 /*
  * /dev/mshv and partition fds: is a capability supported?
@@ -235,11 +239,36 @@ struct mshv_user_irqfd {
 	__u32 flags;
 };
 
+enum {
+	MSHV_IOEVENTFD_BIT_DATAMATCH,
+	MSHV_IOEVENTFD_BIT_PIO,
+	MSHV_IOEVENTFD_BIT_DEASSIGN,
+	MSHV_IOEVENTFD_BIT_COUNT,
+};
+
+#define MSHV_IOEVENTFD_FLAGS_MASK	((1 << MSHV_IOEVENTFD_BIT_COUNT) - 1)
+
+/*
+ * MSHV_IOEVENTFD: a guest write of len bytes (0: any size) to addr (a guest
+ * physical address, or with MSHV_IOEVENTFD_BIT_PIO an I/O port), of the value
+ * datamatch if MSHV_IOEVENTFD_BIT_DATAMATCH, signals eventfd fd instead of
+ * returning to userspace.
+ */
+struct mshv_user_ioeventfd {
+	__u64 datamatch;
+	__u64 addr;
+	__u32 len;			/* 0, 1, 2, 4 or 8 */
+	__s32 fd;
+	__u32 flags;
+	__u8 rsvd[4];			/* MBZ */
+};
+
 /* Partition fds */
 #define MSHV_INITIALIZE_PARTITION	_IO(MSHV_IOCTL, 0x00)
 #define MSHV_CREATE_VP			_IOW(MSHV_IOCTL, 0x01, struct mshv_create_vp)
 #define MSHV_SET_GUEST_MEMORY		_IOW(MSHV_IOCTL, 0x02, struct mshv_user_mem_region)
 #define MSHV_IRQFD			_IOW(MSHV_IOCTL, 0x03, struct mshv_user_irqfd)
+#define MSHV_IOEVENTFD			_IOW(MSHV_IOCTL, 0x04, struct mshv_user_ioeventfd)
 #define MSHV_SET_MSI_ROUTING		_IOW(MSHV_IOCTL, 0x05, struct mshv_user_irq_table)
 #define MSHV_GET_GPAP_ACCESS_BITMAP	_IOWR(MSHV_IOCTL, 0x06, struct mshv_gpap_access_bitmap)
 /* Partition and VP fds, and /dev/mshv */

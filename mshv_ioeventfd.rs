@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! ioeventfds: an eventfd signalled by the guest's write to an address, instead of an exit to
+//! userspace.
+//!
+//! Upstream connects a hypervisor doorbell port per MMIO ioeventfd and has no port I/O. Here the
+//! write is matched where it is intercepted: `MSHV_RUN_VP` looks an I/O-port or MMIO write up in
+//! the partition's table, signals the eventfd, moves the VP past the instruction and runs it on,
+//! as KVM does. Port I/O works the same (`MSHV_CAP_IOEVENTFD_PIO`).
+
+use kernel::prelude::*;
+
+use crate::{
+    mshv_irqfd::EventfdCtx,
+    mshv_uapi::{
+        ioeventfd as flag,
+        UserIoeventfd, //
+    },
+};
+
+/// The highest I/O port.
+const PORT_MAX: u64 = 0xffff;
+
+/// One ioeventfd.
+pub(crate) struct Ioeventfd {
+    /// An I/O port, not a guest physical address.
+    pio: bool,
+    addr: u64,
+    /// Bytes a write must have; 0 for any.
+    len: u32,
+    /// The value a write must have; `None` for any.
+    datamatch: Option<u64>,
+    ctx: EventfdCtx,
+}
+
+impl Ioeventfd {
+    /// Signals the eventfd.
+    pub(crate) fn signal(&self) {
+        self.ctx.signal();
+    }
+
+    /// Whether a write of `size` bytes to `addr` could be this one's (whatever its value).
+    fn covers(&self, pio: bool, addr: u64, size: u32) -> bool {
+        self.pio == pio && self.addr == addr && (self.len == 0 || self.len == size)
+    }
+
+    /// Whether `other` would answer a write this one answers (KVM's collision rule).
+    fn collides(&self, other: &Ioeventfd) -> bool {
+        self.pio == other.pio
+            && self.addr == other.addr
+            && (self.len == 0
+                || other.len == 0
+                || (self.len == other.len
+                    && match (self.datamatch, other.datamatch) {
+                        (Some(a), Some(b)) => a == b,
+                        _ => true,
+                    }))
+    }
+}
+
+/// A partition's ioeventfds.
+#[derive(Default)]
+pub(crate) struct Table {
+    entries: KVec<Ioeventfd>,
+}
+
+impl Table {
+    /// `MSHV_IOEVENTFD`: assigns or deassigns as `a` says.
+    pub(crate) fn ioctl(&mut self, a: &UserIoeventfd) -> Result {
+        if a.flags & !flag::FLAGS_MASK != 0 || a.rsvd != [0; 4] {
+            return Err(EINVAL);
+        }
+        if !matches!(a.len, 0 | 1 | 2 | 4 | 8) || a.addr.checked_add(u64::from(a.len)).is_none() {
+            return Err(EINVAL);
+        }
+        let pio = a.flags & flag::PIO != 0;
+        // A port write has 1, 2 or 4 bytes, to a 16-bit port.
+        if pio && (a.len == 8 || a.addr > PORT_MAX) {
+            return Err(EINVAL);
+        }
+        let datamatch = (a.flags & flag::DATAMATCH != 0).then_some(a.datamatch);
+        // A value to match needs a size to match it at (as KVM).
+        if datamatch.is_some() && a.len == 0 {
+            return Err(EINVAL);
+        }
+        let e = Ioeventfd {
+            pio,
+            addr: a.addr,
+            len: a.len,
+            datamatch,
+            ctx: EventfdCtx::get(a.fd)?,
+        };
+        if a.flags & flag::DEASSIGN != 0 {
+            let i = self
+                .entries
+                .iter()
+                .position(|o| {
+                    o.ctx.same(&e.ctx)
+                        && o.pio == e.pio
+                        && o.addr == e.addr
+                        && o.len == e.len
+                        && o.datamatch == e.datamatch
+                })
+                .ok_or(ENOENT)?;
+            drop(self.entries.remove(i)?);
+            return Ok(());
+        }
+        if self.entries.iter().any(|o| o.collides(&e)) {
+            return Err(EEXIST);
+        }
+        self.entries.push(e, GFP_KERNEL_ACCOUNT)?;
+        Ok(())
+    }
+
+    /// Whether some ioeventfd could answer a write of `size` bytes to `addr`, and whether it
+    /// needs the written value to tell.
+    pub(crate) fn wants(&self, pio: bool, addr: u64, size: u32) -> Option<bool> {
+        let mut found = None;
+        for e in self.entries.iter().filter(|e| e.covers(pio, addr, size)) {
+            found = Some(found.unwrap_or(false) || e.datamatch.is_some());
+        }
+        found
+    }
+
+    /// The ioeventfd a write of `value` (`size` bytes, higher bits ignored) to `addr` matches.
+    pub(crate) fn find(&self, pio: bool, addr: u64, size: u32, value: u64) -> Option<&Ioeventfd> {
+        let mask = if size >= 8 {
+            u64::MAX
+        } else {
+            (1u64 << (size * 8)) - 1
+        };
+        let value = value & mask;
+        self.entries
+            .iter()
+            .find(|e| e.covers(pio, addr, size) && e.datamatch.is_none_or(|d| d == value))
+    }
+}
