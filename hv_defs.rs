@@ -450,3 +450,22 @@ plain_data!(
     DispatchVpIn = 32,
     DispatchVpOut = 8,
 );
+
+/// The x86 VP register page (`struct hv_vp_register_page`): offsets of its fields and the
+/// dirty classes (registers the root changed, taken by the next dispatch).
+pub(crate) mod regpage {
+    pub(crate) const VERSION: usize = 0;
+    pub(crate) const ISVALID: usize = 2;
+    pub(crate) const DIRTY: usize = 4;
+    /// RAX..R15, then RIP, then RFLAGS.
+    pub(crate) const GPRS: usize = 8;
+    pub(crate) const RIP: usize = 136;
+    pub(crate) const RFLAGS: usize = 144;
+    /// ES, CS, SS, DS, FS, GS.
+    pub(crate) const SEGMENTS: usize = 256;
+    /// Dirty classes.
+    pub(crate) const CLASS_GENERAL: u32 = 1 << 0;
+    pub(crate) const CLASS_IP: u32 = 1 << 1;
+    pub(crate) const CLASS_SEGMENT: u32 = 1 << 3;
+    pub(crate) const CLASS_FLAGS: u32 = 1 << 4;
+}

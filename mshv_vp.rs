@@ -29,6 +29,7 @@ use crate::{
         msg,
         property,
         reg,
+        regpage,
         vp_state as hv_vp_state,
         vp_state_page,
         HvRegisterAssoc,
@@ -67,15 +68,18 @@ struct RunState {
 ///
 /// # Invariants
 ///
-/// `msg_page` is the direct-map address of the VP's intercept message page, and `pages` holds
-/// the PFNs of its state pages; the hypervisor keeps them mapped until the partition is torn
-/// down (after the last VP reference is gone).
+/// `msg_page` is the direct-map address of the VP's intercept message page, `reg_page` (if
+/// any) that of its register page, and `pages` holds the PFNs of its state pages; the
+/// hypervisor keeps them mapped until the partition is torn down (after the last VP reference
+/// is gone).
 #[pin_data]
 pub(crate) struct Vp {
     partition: Arc<Partition>,
     index: u32,
     pages: VpPages,
     msg_page: NonNull<u8>,
+    /// The register page's direct-map address.
+    reg_page: Option<NonNull<u8>>,
     #[pin]
     run: Mutex<RunState>,
 }
@@ -90,13 +94,17 @@ impl Vp {
     pub(crate) fn new(partition: Arc<Partition>, index: u32, pages: VpPages) -> Result<Arc<Self>> {
         let msg = pages.0[usize::from(vp_state_page::INTERCEPT_MESSAGE)].ok_or(EIO)?;
         let msg_page = mshv_ffi::pfn_address(msg).ok_or(EIO)?;
-        // INVARIANT: The pages were just mapped by `HvCallMapVpStatePage`.
+        let reg_page =
+            pages.0[usize::from(vp_state_page::REGISTERS)].and_then(mshv_ffi::pfn_address);
+        // INVARIANT: The pages (`msg_page`, `reg_page`) were just mapped by
+        // `HvCallMapVpStatePage`.
         Arc::pin_init(
             pin_init!(Vp {
                 partition,
                 index,
                 pages,
                 msg_page,
+                reg_page,
                 run <- new_mutex!(RunState {
                     clear_suspend: false,
                     pending: false,
@@ -312,10 +320,8 @@ impl Vp {
                 let value = || match store.src {
                     x86::Source::Imm(v) => Ok(v),
                     x86::Source::Gpr { n, high_byte } => {
-                        let mut v = [HvRegisterValue::default()];
-                        let name = [reg::RAX + u32::from(n)];
-                        pt.hv.get_vp_registers(pt.id, self.index, &name, &mut v)?;
-                        Ok(if high_byte { v[0].low >> 8 } else { v[0].low })
+                        let v = self.gpr(n)?;
+                        Ok(if high_byte { v >> 8 } else { v })
                     }
                 };
                 let done = || self.skip(u64_at(40), store.len);
@@ -325,11 +331,47 @@ impl Vp {
         }
     }
 
+    /// The VP's register page, while the hypervisor keeps it valid (between dispatches).
+    fn valid_reg_page(&self) -> Option<NonNull<u8>> {
+        let page = self.reg_page?;
+        // SAFETY: `page` is the VP's register page, mapped while the VP exists; the
+        // hypervisor writes it only while the VP is dispatched, which the run mutex excludes.
+        let valid = unsafe { page.as_ptr().add(regpage::ISVALID).read_volatile() };
+        (valid == 1).then_some(page)
+    }
+
+    /// General-purpose register `n` (0 RAX ... 15 R15): from the register page when it is
+    /// valid, else by hypercall.
+    fn gpr(&self, n: u8) -> Result<u64> {
+        if let Some(page) = self.valid_reg_page() {
+            let off = regpage::GPRS + 8 * usize::from(n & 15);
+            // SAFETY: As in `valid_reg_page`; the GPRs are 16 `u64`s at their offset.
+            return Ok(unsafe { page.as_ptr().add(off).cast::<u64>().read_unaligned() });
+        }
+        let pt = &self.partition;
+        let mut v = [HvRegisterValue::default()];
+        pt.hv
+            .get_vp_registers(pt.id, self.index, &[reg::RAX + u32::from(n)], &mut v)?;
+        Ok(v[0].low)
+    }
+
     /// Moves the VP past the `len`-byte instruction at `rip`, as the VMM would after emulating
-    /// it.
+    /// it: through the register page (the next dispatch takes a dirty RIP), or by hypercall
+    /// when the page is not valid.
     fn skip(&self, rip: u64, len: u8) -> Result {
         let pt = &self.partition;
         let rip = rip.wrapping_add(u64::from(len));
+        if let Some(page) = self.valid_reg_page() {
+            let p = page.as_ptr();
+            // SAFETY: As in `valid_reg_page`; RIP is a `u64` and the dirty mask a `u32` at
+            // their offsets.
+            unsafe {
+                p.add(regpage::RIP).cast::<u64>().write_unaligned(rip);
+                let dirty = p.add(regpage::DIRTY).cast::<u32>();
+                dirty.write_volatile(dirty.read_volatile() | regpage::CLASS_IP);
+            }
+            return Ok(());
+        }
         let regs = [HvRegisterAssoc {
             name: reg::RIP,
             value: HvRegisterValue { low: rip, high: 0 },

@@ -19,6 +19,7 @@ use crate::{
         map_flags,
         msg,
         reg,
+        regpage,
         HvRegisterValue, //
     },
     mshv_ffi,
@@ -513,24 +514,6 @@ pub(super) fn run(
     }
     cpu.store(vp)?;
     Ok(None)
-}
-
-/// The register page (`struct hv_vp_register_page`, x86): offsets of its fields.
-mod regpage {
-    pub(super) const VERSION: usize = 0;
-    pub(super) const ISVALID: usize = 2;
-    pub(super) const DIRTY: usize = 4;
-    /// RAX..R15, then RIP, then RFLAGS.
-    pub(super) const GPRS: usize = 8;
-    pub(super) const RIP: usize = 136;
-    pub(super) const RFLAGS: usize = 144;
-    /// ES, CS, SS, DS, FS, GS.
-    pub(super) const SEGMENTS: usize = 256;
-    /// Dirty classes.
-    pub(super) const CLASS_GENERAL: u32 = 1 << 0;
-    pub(super) const CLASS_IP: u32 = 1 << 1;
-    pub(super) const CLASS_SEGMENT: u32 = 1 << 3;
-    pub(super) const CLASS_FLAGS: u32 = 1 << 4;
 }
 
 /// The segment registers in register-page order.

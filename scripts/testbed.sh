@@ -105,6 +105,7 @@ spec=$OUT/initramfs.list
 		echo "file /bin/$tool $MSHV_ROOT/build/tests/$tool 0755 0 0"
 	done
 	echo "file /bin/mshv_bench $MSHV_ROOT/build/tests/mshv_bench 0755 0 0"
+	echo "file /bin/mshv_io_bench $MSHV_ROOT/build/tests/mshv_io_bench 0755 0 0"
 	echo "file /bin/mshv-ioctls-hello $MSHV_CACHE/cargo-target/x86_64-unknown-linux-gnu/release/mshv-ioctls-hello 0755 0 0"
 } >"$spec"
 "$KDIR/usr/gen_init_cpio" "$spec" | gzip -1 >"$OUT/initramfs.cpio.gz"
