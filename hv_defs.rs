@@ -143,6 +143,8 @@ pub(crate) mod msg {
     pub(crate) const GPA_INTERCEPT: u32 = 0x8000_0001;
     pub(crate) const X64_IO_PORT_INTERCEPT: u32 = 0x8001_0000;
     pub(crate) const X64_HALT: u32 = 0x8001_0007;
+    /// The guest ended a level-triggered interrupt (`struct hv_x64_apic_eoi_message`).
+    pub(crate) const X64_APIC_EOI: u32 = 0x8001_0004;
     /// Bytes of a message (`struct hv_message`): a 16-byte header and 240 bytes of payload.
     pub(crate) const SIZE: usize = 256;
 }

@@ -140,6 +140,8 @@ pub(crate) struct Vp {
     state_pages: [Option<u64>; vp_state_page::COUNT as usize],
     /// Interrupt vectors asserted and not yet taken.
     pending: KVec<u32>,
+    /// The level-triggered ones among them: their EOI is reported to the root.
+    level: KVec<u32>,
     /// PFN-passed VP states (LAPIC, XSAVE, SIM, SIEF), once set.
     states: [Option<KBox<[u8; HV_PAGE_SIZE]>>; 4],
     /// Stopped on an intercept: the next dispatch must clear the intercept suspend.
@@ -157,6 +159,7 @@ impl Default for Vp {
             regs: KVec::new(),
             state_pages: [None; vp_state_page::COUNT as usize],
             pending: KVec::new(),
+            level: KVec::new(),
             states: [None, None, None, None],
             suspended: false,
             timers: [0; TIMERS_STATE_SIZE],
@@ -479,6 +482,17 @@ impl HvSim {
             }
         }
         Ok(all)
+    }
+
+    /// Takes the oldest interrupt the VP has pending, as the guest's EOI ends it; returns its
+    /// vector if it was level-triggered.
+    pub(super) fn eoi(vp: &mut Vp) -> Option<u32> {
+        if vp.pending.is_empty() {
+            return None;
+        }
+        let vector = vp.pending.remove(0).ok()?;
+        let i = vp.level.iter().position(|&v| v == vector)?;
+        vp.level.remove(i).ok()
     }
 
     /// Interrupt vectors asserted to VP `vp` and not yet taken.

@@ -85,6 +85,11 @@ pub(crate) static CAPS: &[Cap] = &[
         answer: Answer::Value(1),
     },
     Cap {
+        id: cap::IRQFD_RESAMPLE,
+        name: "MSHV_CAP_IRQFD_RESAMPLE",
+        answer: Answer::Value(1),
+    },
+    Cap {
         id: cap::GPAP_ACCESS_BITMAP,
         name: "MSHV_CAP_GPAP_ACCESS_BITMAP",
         answer: Answer::Value(crate::mshv_partition::GPAP_MAX_PAGES),

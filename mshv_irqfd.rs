@@ -44,6 +44,9 @@ mod ffi {
 /// [`Partition`] that drops every irqfd before it is itself freed.
 pub(crate) struct Irqfd {
     raw: NonNull<c_void>,
+    /// With `MSHV_IRQFD_BIT_RESAMPLE`: signalled when the guest ends the (level-triggered)
+    /// interrupt, for the VMM to assert it again if its line is still up.
+    resample: Option<EventfdCtx>,
 }
 
 // SAFETY: The C object is not tied to a thread: it may be armed and freed from any task.
@@ -52,12 +55,18 @@ unsafe impl Send for Irqfd {}
 unsafe impl Sync for Irqfd {}
 
 impl Irqfd {
-    /// Takes a reference to the eventfd `fd` for an irqfd of `owner` on `gsi`; not yet armed.
+    /// Takes a reference to the eventfd `fd` for an irqfd of `owner` on `gsi`, with `resample`
+    /// to signal at the interrupt's EOI; not yet armed.
     ///
     /// # Safety
     ///
     /// `owner` drops the irqfd before it is freed: the injection work item uses it until then.
-    pub(crate) unsafe fn new(fd: i32, owner: &Partition, gsi: u32) -> Result<Self> {
+    pub(crate) unsafe fn new(
+        fd: i32,
+        owner: &Partition,
+        gsi: u32,
+        resample: Option<EventfdCtx>,
+    ) -> Result<Self> {
         let owner: *const Partition = owner;
         // SAFETY: `mshv_rs_irqfd_new` takes any fd; `owner` outlives the irqfd (the caller's
         // promise), as `mshv_rs_irqfd_inject` requires.
@@ -67,6 +76,7 @@ impl Irqfd {
         // promised the owner drops it first.
         Ok(Irqfd {
             raw: NonNull::new(raw).ok_or(ENOMEM)?,
+            resample,
         })
     }
 
@@ -80,6 +90,11 @@ impl Irqfd {
     pub(crate) fn gsi(&self) -> u32 {
         // SAFETY: By the type invariant `raw` is live.
         unsafe { ffi::mshv_rs_irqfd_gsi(self.raw.as_ptr()) }
+    }
+
+    /// The eventfd to signal at the interrupt's EOI, if the irqfd resamples.
+    pub(crate) fn resamplefd(&self) -> Option<&EventfdCtx> {
+        self.resample.as_ref()
     }
 
     /// Whether the eventfd's last file was closed: nothing can signal it any more.

@@ -234,24 +234,53 @@ impl Partition {
             inner.irqfds.retain(|i| !(ctx.is_of(i) && i.gsi() == a.gsi));
             return Ok(());
         }
+        let resample = if a.flags & uapi::irqfd::RESAMPLE != 0 {
+            Some(EventfdCtx::get(a.resamplefd)?)
+        } else {
+            None
+        };
         // SAFETY: The partition drops its irqfds first thing in its `PinnedDrop`.
-        let mut irqfd = unsafe { Irqfd::new(a.fd, self, a.gsi)? };
+        let mut irqfd = unsafe { Irqfd::new(a.fd, self, a.gsi, resample)? };
         let mut inner = mshv_ffi::lock_killable(&self.inner)?;
         // Irqfds whose eventfd is closed can never fire again: free them now.
         inner.irqfds.retain(|i| !i.hung_up());
         if inner.irqfds.iter().any(|i| i.ctx() == irqfd.ctx()) {
             return Err(EBUSY);
         }
-        // Resampling needs the EOI intercept path, which does not exist yet. Checked after the
-        // fd, so a bad or busy eventfd gives upstream's errno.
-        if a.flags & uapi::irqfd::RESAMPLE != 0 {
-            return Err(EINVAL);
+        // As upstream: resampling is for a level-triggered interrupt, routed as one now.
+        if irqfd.resamplefd().is_some() {
+            let route = self.routing.lock().as_ref().and_then(|r| r.lookup(a.gsi));
+            if !route.is_some_and(|msi| msi.level) {
+                return Err(EINVAL);
+            }
         }
         inner.irqfds.reserve(1, GFP_KERNEL)?;
         irqfd.arm();
         // Cannot fail: the space was reserved.
         inner.irqfds.push(irqfd, GFP_KERNEL)?;
         Ok(())
+    }
+
+    /// The guest ended level-triggered interrupt `vector`: signals the resamplefd of every irqfd
+    /// whose GSI is routed to it (level-triggered). Whether there was one.
+    pub(crate) fn notify_eoi(&self, vector: u32) -> Result<bool> {
+        let routing = self.routing.lock().clone();
+        let Some(routing) = routing else {
+            return Ok(false);
+        };
+        let inner = mshv_ffi::lock_killable(&self.inner)?;
+        let mut any = false;
+        for i in inner.irqfds.iter() {
+            let Some(fd) = i.resamplefd() else { continue };
+            if routing
+                .lookup(i.gsi())
+                .is_some_and(|msi| msi.level && msi.vector == vector)
+            {
+                fd.signal();
+                any = true;
+            }
+        }
+        Ok(any)
     }
 
     /// Asserts the interrupt `gsi` is routed to, if any; called when an irqfd is signalled.

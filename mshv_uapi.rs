@@ -60,6 +60,8 @@ pub(crate) mod cap {
     pub(crate) const IOEVENTFD: u32 = 0x1E;
     /// `MSHV_IOEVENTFD` with `MSHV_IOEVENTFD_BIT_PIO`.
     pub(crate) const IOEVENTFD_PIO: u32 = 0x1F;
+    /// `MSHV_IRQFD_BIT_RESAMPLE`.
+    pub(crate) const IRQFD_RESAMPLE: u32 = 0x20;
 }
 
 /// `MSHV_PT_BIT_*`: partition flags.
@@ -354,6 +356,7 @@ pub(crate) const CONSTANTS: &[(&str, u64)] = &[
     ("MSHV_CAP_MMIO_MEMORY", cap::MMIO_MEMORY as u64),
     ("MSHV_CAP_IOEVENTFD", cap::IOEVENTFD as u64),
     ("MSHV_CAP_IOEVENTFD_PIO", cap::IOEVENTFD_PIO as u64),
+    ("MSHV_CAP_IRQFD_RESAMPLE", cap::IRQFD_RESAMPLE as u64),
     ("MSHV_IOEVENTFD", MSHV_IOEVENTFD as u64),
     ("MSHV_IOEVENTFD_FLAGS_MASK", ioeventfd::FLAGS_MASK as u64),
     ("MSHV_IOEVENTFD_BIT_DATAMATCH", 0),

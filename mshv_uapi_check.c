@@ -74,6 +74,7 @@ const struct mshv_rs_uapi_const mshv_rs_uapi_consts[] = {
 	C(sizeof(struct mshv_user_ioeventfd)),
 	C(MSHV_CAP_IOEVENTFD),
 	C(MSHV_CAP_IOEVENTFD_PIO),
+	C(MSHV_CAP_IRQFD_RESAMPLE),
 	C(MSHV_IOEVENTFD),
 	C(MSHV_IOEVENTFD_FLAGS_MASK),
 	C(MSHV_IOEVENTFD_BIT_DATAMATCH),

@@ -228,6 +228,13 @@ impl Vp {
                 st.clear_suspend = false;
                 if state == dispatch::STATE_READY && event == dispatch::EVENT_INTERCEPT {
                     st.clear_suspend = true;
+                    // The EOI of a level-triggered interrupt an irqfd resamples is the
+                    // kernel's: its resamplefd is signalled.
+                    if let Some(vector) = self.eoi_vector() {
+                        if pt.notify_eoi(vector)? {
+                            continue;
+                        }
+                    }
                     // Movable memory faults in here, the guest none the wiser. A fault that
                     // keeps coming back (the host changing the memory each time) ends, like
                     // any loop here, with a signal.
@@ -260,6 +267,17 @@ impl Vp {
 }
 
 impl Vp {
+    /// The vector of the APIC EOI message waiting in the message page, if it is one.
+    fn eoi_vector(&self) -> Option<u32> {
+        let mut m = [0u8; 24];
+        // SAFETY: By the type invariant `msg_page` is a mapped page of 4096 bytes; the
+        // hypervisor writes it only while the VP is dispatched, which the run mutex excludes.
+        unsafe { core::ptr::copy_nonoverlapping(self.msg_page.as_ptr(), m.as_mut_ptr(), 24) };
+        let kind = u32::from_le_bytes([m[0], m[1], m[2], m[3]]);
+        // `struct hv_x64_apic_eoi_message`: the VP index, then the vector.
+        (kind == msg::X64_APIC_EOI).then(|| u32::from_le_bytes([m[20], m[21], m[22], m[23]]))
+    }
+
     /// The guest page and access type (`HV_INTERCEPT_ACCESS_*`) of the intercept message
     /// waiting in the message page, if it is a memory intercept.
     fn gpa_fault(&self) -> Option<(u64, u8)> {

@@ -2,7 +2,9 @@
 
 //! The simulator's guest CPU: a small real-mode x86 interpreter that reads guest memory through
 //! the GPA mappings the driver made and stops on what Hyper-V intercepts (IO port access,
-//! unmapped or inaccessible GPAs, HLT), writing the message Hyper-V would write.
+//! unmapped or inaccessible GPAs, HLT), writing the message Hyper-V would write. A write to the
+//! xAPIC EOI register ends the oldest pending interrupt, and the EOI of a level-triggered one is
+//! reported (`HVMSG_X64_APIC_EOI`).
 //!
 //! Instructions: `mov r8/r16/r32, imm`, `add al, imm8`, `add r/m8, r8` (registers), `cmp al,
 //! imm8`, `inc`/`dec` of 8- and 16-bit registers, `jmp`/`jz`/`jnz rel8`, `mov al/ax/eax,
@@ -118,11 +120,20 @@ struct Cpu {
 /// Guest memory, through the partition's GPA map.
 struct Memory<'a> {
     gpa: &'a mut GpaMap,
+    /// The guest wrote the local APIC's EOI register.
+    eoi: bool,
 }
+
+/// The xAPIC EOI register, at its default base (the only APIC register simulated).
+const APIC_EOI: u64 = 0xfee0_00b0;
 
 impl Memory<'_> {
     /// Reads or writes one byte at `gpa`, as the guest's access `access` would.
     fn access(&mut self, gpa: u64, access: u8, value: Option<u8>) -> Result<u8, Exit> {
+        if access == WRITE && (APIC_EOI..APIC_EOI + 4).contains(&gpa) {
+            self.eoi = true;
+            return Ok(0);
+        }
         let gfn = gpa >> 12;
         let Some((pfn, flags)) = self.gpa.lookup(gfn) else {
             return Err(Exit::Memory {
@@ -434,6 +445,16 @@ impl Decoder {
     }
 }
 
+/// `struct hv_x64_apic_eoi_message` in its message: the VP and the vector.
+fn eoi_message(vp_index: u32, vector: u32) -> [u8; msg::SIZE] {
+    let mut m = [0u8; msg::SIZE];
+    put(&mut m, 0, &msg::X64_APIC_EOI.to_le_bytes());
+    m[4] = 8;
+    put(&mut m, 16, &vp_index.to_le_bytes());
+    put(&mut m, 20, &vector.to_le_bytes());
+    m
+}
+
 /// Writes `v` at `off` of the message.
 fn put(m: &mut [u8; msg::SIZE], off: usize, v: &[u8]) {
     m[off..off + v.len()].copy_from_slice(v);
@@ -504,12 +525,20 @@ pub(super) fn run(
     budget: usize,
 ) -> Result<Option<[u8; msg::SIZE]>, u16> {
     let mut cpu = Cpu::load(vp);
-    let mut mem = Memory { gpa };
+    let mut mem = Memory { gpa, eoi: false };
     for _ in 0..budget {
         let mut d = Decoder::new(cpu.rip);
         if let Err((exit, len)) = cpu.step(&mut mem, &mut d) {
             cpu.store(vp)?;
             return Ok(Some(message(vp_index, &cpu, &exit, len, &d.bytes)));
+        }
+        // An EOI ends the oldest pending interrupt; a level-triggered one is reported, after
+        // the instruction (a trap, not a fault).
+        if core::mem::take(&mut mem.eoi) {
+            if let Some(vector) = super::HvSim::eoi(vp) {
+                cpu.store(vp)?;
+                return Ok(Some(eoi_message(vp_index, vector)));
+            }
         }
     }
     cpu.store(vp)?;

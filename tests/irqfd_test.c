@@ -60,7 +60,7 @@ static int irqfd(int pt, int fd, __u32 gsi, __u32 flags)
 	return ioctl(pt, MSHV_IRQFD, &a);
 }
 
-/* Routes gsi to vector on APIC ID (VP) 0, fixed, edge, physical. */
+/* Routes gsi to vector on APIC ID (VP) 0, fixed, edge (or with data bit 15, level), physical. */
 static void route(int pt, __u32 gsi, __u32 vector)
 {
 	struct {
@@ -69,6 +69,20 @@ static void route(int pt, __u32 gsi, __u32 vector)
 	} r = { { .nr = 1 }, { .gsi = gsi, .address_lo = 0xfee00000, .data = vector } };
 
 	TEST_ASSERT(ioctl(pt, MSHV_SET_MSI_ROUTING, &r) == 0, "routing: %s", strerror(errno));
+}
+
+#define LEVEL (1 << 15)
+
+static int resample_irqfd(int pt, int fd, int resamplefd, __u32 gsi)
+{
+	struct mshv_user_irqfd a = {
+		.fd = fd,
+		.resamplefd = resamplefd,
+		.gsi = gsi,
+		.flags = 1 << MSHV_IRQFD_BIT_RESAMPLE,
+	};
+
+	return ioctl(pt, MSHV_IRQFD, &a);
 }
 
 static void signal_efd(int efd)
@@ -252,11 +266,18 @@ TEST_F(vm, bad_input)
 	EXPECT_EQ(EINVAL, errno);
 	close(pipefd[0]);
 	close(pipefd[1]);
-	/* Resampling is not offered (MSHV_CAP_IRQFD says so); a bad fd is still EBADF. */
+	/* Resampling needs a resamplefd, and a level-triggered route (as upstream). */
 	EXPECT_EQ(-1, irqfd(pt, self->efd, 5, 1 << MSHV_IRQFD_BIT_RESAMPLE));
-	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, irqfd(pt, -1, 5, 1 << MSHV_IRQFD_BIT_RESAMPLE));
 	EXPECT_EQ(EBADF, errno);
+	EXPECT_EQ(-1, resample_irqfd(pt, -1, self->efd, 5));
+	EXPECT_EQ(EBADF, errno);
+	EXPECT_EQ(-1, resample_irqfd(pt, self->efd, self->efd + 1000, 5));
+	EXPECT_EQ(EBADF, errno);
+	EXPECT_EQ(-1, resample_irqfd(pt, self->efd, self->efd, 5));	/* no route */
+	EXPECT_EQ(EINVAL, errno);
+	route(pt, 5, 0x30);
+	EXPECT_EQ(-1, resample_irqfd(pt, self->efd, self->efd, 5));	/* edge-triggered */
+	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, ioctl(pt, MSHV_IRQFD, NULL));
 	EXPECT_EQ(EFAULT, errno);
 	/* Nothing was left assigned by the failures. */
@@ -375,6 +396,82 @@ TEST(close_orders)
 		/* The irqfd held no reference that kept the partition. */
 		EXPECT_EQ(start, sim_partitions());
 	}
+}
+
+/*
+ * The guest ends its interrupt: it writes the xAPIC EOI register (DS based at the APIC), then
+ * reports with a ucall.
+ */
+static const __u8 eoi_guest[] = {
+	0xa2, 0xb0, 0x00,	/* mov %al, (0xb0) */
+	0xba, 0x00, 0x10,	/* mov $UCALL_PORT, %dx */
+	0xef,			/* out %ax, (%dx) */
+	0xf4,			/* hlt */
+};
+
+static void enter_eoi_guest(struct mshv_vm *vm)
+{
+	int vp = vm->vp_fd[0];
+
+	vm_load(vm, 0x1000, eoi_guest, sizeof(eoi_guest));
+	vp_set_entry(vp, 0x1000);
+	TEST_ASSERT(!__vp_set_reg(vp, HV_X64_REGISTER_DS, 0xfee00000, 0xffffULL | (0x93ULL << 48)),
+		    "set DS: %s", strerror(errno));
+}
+
+#define HVMSG_X64_APIC_EOI 0x80010004
+
+TEST_F(vm, resample_signalled_at_the_eoi)
+{
+	int pt = self->vm->pt_fd, rfd = eventfd(0, EFD_NONBLOCK);
+	struct ucall uc;
+
+	ASSERT_LE(0, rfd);
+	route(pt, 5, LEVEL | 0x40);
+	ASSERT_EQ(0, resample_irqfd(pt, self->efd, rfd, 5));
+	signal_efd(self->efd);
+	ASSERT_TRUE(wait_pending(0x40));
+	/* The guest's EOI is the kernel's: the resamplefd fires, the VMM sees only the ucall. */
+	enter_eoi_guest(self->vm);
+	vp_get_ucall(self->vm->vp_fd[0], &uc);
+	EXPECT_EQ(UCALL_SYNC, uc.kind);
+	EXPECT_EQ(1, take(rfd));
+	EXPECT_EQ(0, pending(0x40));
+	ASSERT_EQ(0, irqfd(pt, self->efd, 5, 1 << MSHV_IRQFD_BIT_DEASSIGN));
+	close(rfd);
+}
+
+TEST_F(vm, eoi_without_a_resampler_goes_to_the_vmm)
+{
+	int pt = self->vm->pt_fd, rfd = eventfd(0, EFD_NONBLOCK);
+	struct hv_message msg;
+
+	ASSERT_LE(0, rfd);
+	/* A level-triggered route, but no irqfd resamples it: the EOI is the VMM's to handle. */
+	route(pt, 5, LEVEL | 0x40);
+	ASSERT_EQ(0, irqfd(pt, self->efd, 5, 0));
+	signal_efd(self->efd);
+	ASSERT_TRUE(wait_pending(0x40));
+	enter_eoi_guest(self->vm);
+	vp_run(self->vm->vp_fd[0], &msg);
+	ASSERT_EQ(HVMSG_X64_APIC_EOI, msg.type);
+	EXPECT_EQ(0x40, msg.payload[4]);
+	EXPECT_EQ(0, take(rfd));
+	close(rfd);
+}
+
+TEST_F(vm, edge_triggered_eoi_is_not_reported)
+{
+	int pt = self->vm->pt_fd;
+	struct ucall uc;
+
+	route(pt, 5, 0x41);
+	ASSERT_EQ(0, irqfd(pt, self->efd, 5, 0));
+	signal_efd(self->efd);
+	ASSERT_TRUE(wait_pending(0x41));
+	enter_eoi_guest(self->vm);
+	vp_get_ucall(self->vm->vp_fd[0], &uc);
+	EXPECT_EQ(0, pending(0x41));
 }
 
 TEST_HARNESS_MAIN

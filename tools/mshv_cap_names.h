@@ -37,6 +37,7 @@ static const struct mshv_cap_name mshv_cap_names[] = {
 	MSHV_CAP_NAME(MMIO_MEMORY),
 	MSHV_CAP_NAME(IOEVENTFD),
 	MSHV_CAP_NAME(IOEVENTFD_PIO),
+	MSHV_CAP_NAME(IRQFD_RESAMPLE),
 };
 
 #define MSHV_NR_CAP_NAMES (sizeof(mshv_cap_names) / sizeof(mshv_cap_names[0]))

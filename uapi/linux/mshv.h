@@ -51,7 +51,7 @@
 #define MSHV_CAP_GPAP_ACCESS_BITMAP	0x18
 /* MSHV_SET_MSI_ROUTING; the value is the number of GSIs (MSHV_MAX_GUEST_IRQS) */
 #define MSHV_CAP_MSI_ROUTING		0x19
-/* MSHV_IRQFD assign and deassign (not MSHV_IRQFD_BIT_RESAMPLE) */
+/* MSHV_IRQFD assign and deassign */
 #define MSHV_CAP_IRQFD			0x1A
 /*
  * MSHV_SET_GUEST_MEMORY maps RAM movable: nothing is pinned, the guest's
@@ -71,6 +71,11 @@
 #define MSHV_CAP_IOEVENTFD		0x1E
 /* MSHV_IOEVENTFD with MSHV_IOEVENTFD_BIT_PIO: guest writes to I/O ports */
 #define MSHV_CAP_IOEVENTFD_PIO		0x1F
+/*
+ * MSHV_IRQFD_BIT_RESAMPLE: resamplefd is signalled when the guest ends the
+ * level-triggered interrupt (its EOI, which then does not reach userspace)
+ */
+#define MSHV_CAP_IRQFD_RESAMPLE		0x20
 
 /*
  * /dev/mshv and partition fds: is a capability supported?
