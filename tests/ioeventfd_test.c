@@ -402,4 +402,37 @@ TEST_F(vm, deassign_while_the_guest_writes)
 	EXPECT_EQ(ucalls + last_was_write - exits, (int)count(self->efd));
 }
 
+/* Eventfd, VP and partition closed in each of the six orders, with an ioeventfd just used. */
+TEST(close_orders)
+{
+	static const int orders[6][3] = {
+		{ 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 }, { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 },
+	};
+	int before = sim_partitions();
+
+	for (int o = 0; o < 6; o++) {
+		struct mshv_vm *vm = vm_create_with_one_vp(0x10000);
+		int efd = eventfd(0, EFD_NONBLOCK), fds[3];
+		struct ucall uc;
+
+		ASSERT_LE(0, efd);
+		vm_load(vm, CODE, pio, sizeof(pio));
+		vp_set_entry(vm->vp_fd[0], CODE);
+		ASSERT_EQ(0, ioeventfd(vm->pt_fd, efd, PORT, 1, 0, P));
+		vp_get_ucall(vm->vp_fd[0], &uc);
+		EXPECT_EQ(1, count(efd));
+		fds[0] = efd;
+		fds[1] = vm->vp_fd[0];
+		fds[2] = vm->pt_fd;
+		for (int i = 0; i < 3; i++)
+			EXPECT_EQ(0, close(fds[orders[o][i]]));
+		/* vm_destroy closes what is left: nothing but /dev/mshv. */
+		vm->vp_fd[0] = -1;
+		vm->pt_fd = open("/dev/null", O_RDONLY);
+		vm_destroy(vm);
+	}
+	/* Every partition went with its last fd. */
+	EXPECT_EQ(before, sim_partitions());
+}
+
 TEST_HARNESS_MAIN
