@@ -65,6 +65,13 @@ pub(crate) struct Table {
 }
 
 impl Table {
+    /// How many ioeventfds there are.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+impl Table {
     /// `MSHV_IOEVENTFD`: assigns or deassigns as `a` says.
     pub(crate) fn ioctl(&mut self, a: &UserIoeventfd) -> Result {
         if a.flags & !flag::FLAGS_MASK != 0 || a.rsvd != [0; 4] {
@@ -78,11 +85,9 @@ impl Table {
         if pio && (a.len == 8 || a.addr > PORT_MAX) {
             return Err(EINVAL);
         }
+        // With `len` 0 a value is matched against a write of any size, as upstream's doorbells
+        // do (KVM refuses it).
         let datamatch = (a.flags & flag::DATAMATCH != 0).then_some(a.datamatch);
-        // A value to match needs a size to match it at (as KVM).
-        if datamatch.is_some() && a.len == 0 {
-            return Err(EINVAL);
-        }
         let e = Ioeventfd {
             pio,
             addr: a.addr,

@@ -9,6 +9,11 @@
 //!
 //! Lock order: the partition mutex, then a VP's run mutex is never taken inside it.
 
+use core::sync::atomic::{
+    AtomicUsize,
+    Ordering, //
+};
+
 use kernel::{
     new_mutex, new_spinlock,
     prelude::*,
@@ -104,6 +109,8 @@ pub(crate) struct Partition {
     /// The ioeventfds, looked up on every intercepted write.
     #[pin]
     ioeventfds: Mutex<IoeventfdTable>,
+    /// How many ioeventfds there are: a write exit of a partition with none takes no lock.
+    ioeventfd_count: AtomicUsize,
 }
 
 /// The hypervisor flags for `pt_flags`.
@@ -171,6 +178,7 @@ impl Partition {
                 routing <- new_spinlock!(None, "mshv_routing"),
                 inner <- new_mutex!(Inner::empty(), "mshv_partition"),
                 ioeventfds <- new_mutex!(IoeventfdTable::default(), "mshv_ioeventfds"),
+                ioeventfd_count: AtomicUsize::new(0),
             }),
             GFP_KERNEL,
         );
@@ -198,8 +206,10 @@ impl Partition {
                     UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::UserIoeventfd>())
                         .reader()
                         .read()?;
-                mshv_ffi::lock_killable(&this.ioeventfds)?.ioctl(&a)?;
-                Ok(0)
+                let mut table = mshv_ffi::lock_killable(&this.ioeventfds)?;
+                let r = table.ioctl(&a);
+                this.ioeventfd_count.store(table.len(), Ordering::Relaxed);
+                r.map(|()| 0)
             }
             uapi::MSHV_SET_MSI_ROUTING => {
                 let new = Routing::from_user(arg)?;
@@ -261,9 +271,10 @@ impl Partition {
         Ok(())
     }
 
-    /// The guest ended level-triggered interrupt `vector`: signals the resamplefd of every irqfd
-    /// whose GSI is routed to it (level-triggered). Whether there was one.
-    pub(crate) fn notify_eoi(&self, vector: u32) -> Result<bool> {
+    /// VP `vp` ended level-triggered interrupt `vector`: signals the resamplefd of every irqfd
+    /// whose GSI is routed to it (level-triggered, to that VP unless the destination is
+    /// logical). Whether there was one.
+    pub(crate) fn notify_eoi(&self, vp: u32, vector: u32) -> Result<bool> {
         let routing = self.routing.lock().clone();
         let Some(routing) = routing else {
             return Ok(false);
@@ -272,10 +283,9 @@ impl Partition {
         let mut any = false;
         for i in inner.irqfds.iter() {
             let Some(fd) = i.resamplefd() else { continue };
-            if routing
-                .lookup(i.gsi())
-                .is_some_and(|msi| msi.level && msi.vector == vector)
-            {
+            if routing.lookup(i.gsi()).is_some_and(|msi| {
+                msi.level && msi.vector == vector && (msi.logical || msi.apic_id == vp)
+            }) {
                 fd.signal();
                 any = true;
             }
@@ -498,6 +508,10 @@ impl Partition {
         value: impl FnOnce() -> Result<u64>,
         complete: impl FnOnce() -> Result,
     ) -> Result<bool> {
+        // A write racing the first assign may exit to userspace, as it would a moment earlier.
+        if self.ioeventfd_count.load(Ordering::Relaxed) == 0 {
+            return Ok(false);
+        }
         let table = mshv_ffi::lock_killable(&self.ioeventfds)?;
         let Some(needs_value) = table.wants(pio, addr, size) else {
             return Ok(false);

@@ -215,8 +215,12 @@ impl Vp {
         let mut st = mshv_ffi::lock_killable(&self.run)?;
         let pt = &self.partition;
         if !st.pending {
+            // Registers changed through the register page (an ioeventfd's write stepped over)
+            // are taken by the next dispatch, which must come before any return to userspace:
+            // the VMM would read or set them by hypercall without them.
+            let mut page_dirty = false;
             loop {
-                if kernel::current!().signal_pending() {
+                if !page_dirty && kernel::current!().signal_pending() {
                     return Err(EINTR);
                 }
                 let flags = if st.clear_suspend {
@@ -226,12 +230,13 @@ impl Vp {
                 };
                 let (state, event) = pt.hv.dispatch_vp(pt.id, self.index, flags)?;
                 st.clear_suspend = false;
+                page_dirty = false;
                 if state == dispatch::STATE_READY && event == dispatch::EVENT_INTERCEPT {
                     st.clear_suspend = true;
                     // The EOI of a level-triggered interrupt an irqfd resamples is the
                     // kernel's: its resamplefd is signalled.
                     if let Some(vector) = self.eoi_vector() {
-                        if pt.notify_eoi(vector)? {
+                        if pt.notify_eoi(self.index, vector)? {
                             continue;
                         }
                     }
@@ -245,6 +250,7 @@ impl Vp {
                     }
                     // A write an ioeventfd answers is done here too.
                     if self.ioeventfd_write()? {
+                        page_dirty = self.valid_reg_page().is_some();
                         continue;
                     }
                     st.pending = true;
@@ -309,8 +315,11 @@ impl Vp {
             u64::from_le_bytes(b)
         };
         let kind = u32::from_le_bytes([m[0], m[1], m[2], m[3]]);
-        // The intercept header: access type 1 is a write.
-        if m[21] != 1 {
+        // The intercept header: access type 1 is a write. A VP single-stepping (RFLAGS.TF),
+        // with debug registers active, or in an interrupt shadow must take the instruction's
+        // side effects (a #DB trap, the shadow's end) from an emulator: userspace.
+        let (exec_state, rflags) = (u16_at(22), u64_at(48));
+        if m[21] != 1 || rflags & (1 << 8) != 0 || exec_state & ((1 << 5) | (1 << 12)) != 0 {
             return Ok(false);
         }
         let pt = &self.partition;
@@ -335,6 +344,14 @@ impl Vp {
                 let Some(store) = x86::decode_store(&m[80..80 + n], mode) else {
                     return Ok(false);
                 };
+                // A write that crosses a page may be partly RAM: the VMM's to split.
+                let (gva, gpa) = (u64_at(64), u64_at(72));
+                let size = u64::from(store.size);
+                if (m[61] & 1 != 0 && (gva & 0xfff) + size > 0x1000)
+                    || (gpa & 0xfff) + size > 0x1000
+                {
+                    return Ok(false);
+                }
                 let value = || match store.src {
                     x86::Source::Imm(v) => Ok(v),
                     x86::Source::Gpr { n, high_byte } => {
@@ -343,7 +360,7 @@ impl Vp {
                     }
                 };
                 let done = || self.skip(u64_at(40), store.len);
-                pt.ioeventfd_write(false, u64_at(72), store.size.into(), value, done)
+                pt.ioeventfd_write(false, gpa, store.size.into(), value, done)
             }
             _ => Ok(false),
         }

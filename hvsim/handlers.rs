@@ -719,13 +719,13 @@ fn assert_interrupt(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8]) -
         vp.pending
             .push(i.vector, GFP_ATOMIC)
             .map_err(|_| bad(status::INSUFFICIENT_MEMORY, c))?;
-        // Level-triggered (control bit 0): the guest's EOI is reported.
-        if i.control_flags & 1 != 0 {
-            if vp.level.push(i.vector, GFP_ATOMIC).is_err() {
-                let _ = vp.pending.pop();
-                return Err(bad(status::INSUFFICIENT_MEMORY, c));
-            }
-        }
+    }
+    // Level-triggered (control bit 0), even if it was pending edge-triggered: its EOI is
+    // reported.
+    if i.control_flags & 1 != 0 && !vp.level.contains(&i.vector) {
+        vp.level
+            .push(i.vector, GFP_ATOMIC)
+            .map_err(|_| bad(status::INSUFFICIENT_MEMORY, c))?;
     }
     Ok(0)
 }

@@ -158,7 +158,6 @@ TEST_F(vm, bad_input)
 		{ ~0ULL - 1, 4, 0 },				/* wraps around */
 		{ 0x10000, 1, P },				/* past the last port */
 		{ PORT, 8, P },					/* no 8-byte port I/O */
-		{ MMIO, 0, D },					/* a value needs a size */
 	};
 	unsigned int i;
 
@@ -181,8 +180,9 @@ TEST_F(vm, bad_input)
 	errno = 0;
 	EXPECT_EQ(-1, ioctl(self->pt, MSHV_IOEVENTFD, NULL));
 	EXPECT_EQ(EFAULT, errno);
-	/* The last port, and the last bytes of the address space, are fine. */
+	/* The last port, the last bytes of the address space, a value at any size: fine. */
 	EXPECT_EQ(0, ioeventfd(self->pt, self->efd, 0xffff, 1, 0, P));
+	EXPECT_EQ(0, ioeventfd(self->pt, self->efd, MMIO + 0x100, 0, 5, D));
 	EXPECT_EQ(0, ioeventfd(self->pt, self->efd, ~0ULL - 8, 8, 0, 0));
 	/* Not on the VP fd or /dev/mshv. */
 	errno = 0;
@@ -294,6 +294,35 @@ TEST_F(vm, mmio_datamatch_on_a_register_value)
 	vp_set_reg(self->vp, HV_X64_REGISTER_RIP, CODE + 6);
 	expect_ucall(_metadata, self->vp, 1);
 	expect_ucall(_metadata, self->vp, 2);		/* 0x102: done in the kernel */
+	EXPECT_EQ(1, count(self->efd));
+}
+
+TEST_F(vm, value_at_any_size)
+{
+	struct hv_message msg;
+
+	vm_load(self->vm, CODE, mmio, sizeof(mmio));
+	/* len 0 with a value, as upstream's doorbells: the 1-byte write of 1 matches, of 0 not. */
+	ASSERT_EQ(0, ioeventfd(self->pt, self->efd, MMIO, 0, 1, D));
+	vp_run(self->vp, &msg);
+	ASSERT_EQ(HVMSG_UNMAPPED_GPA, msg.type);
+	vp_set_reg(self->vp, HV_X64_REGISTER_RIP, CODE + 5);
+	expect_ucall(_metadata, self->vp, 0);
+	expect_ucall(_metadata, self->vp, 1);
+	EXPECT_EQ(1, count(self->efd));
+}
+
+TEST_F(vm, single_stepping_goes_to_userspace)
+{
+	vm_load(self->vm, CODE, pio, sizeof(pio));
+	ASSERT_EQ(0, ioeventfd(self->pt, self->efd, PORT, 1, 0, P));
+	/* RFLAGS.TF: the write's #DB trap is an emulator's to raise, so the VMM gets the write. */
+	vp_set_reg(self->vp, HV_X64_REGISTER_RFLAGS, 0x102);
+	expect_port_write(_metadata, self->vp, 0);
+	EXPECT_EQ(0, count(self->efd));
+	vp_set_reg(self->vp, HV_X64_REGISTER_RFLAGS, 0x2);
+	expect_ucall(_metadata, self->vp, 0);
+	expect_ucall(_metadata, self->vp, 1);
 	EXPECT_EQ(1, count(self->efd));
 }
 

@@ -3,8 +3,9 @@
 //! A second client of `/dev/mshv`: rust-vmm's `mshv-ioctls` (crates.io, unchanged) runs the
 //! hello guest the way its own `test_run_code` does, and prints what the guest writes to the
 //! serial port. Then it routes a GSI, registers an irqfd for it and signals it, the way Cloud
-//! Hypervisor delivers device interrupts. It exits non-zero if anything differs from what
-//! Hyper-V would do.
+//! Hypervisor delivers device interrupts, and registers an MMIO ioeventfd that a guest write
+//! signals without an exit, the way it notifies virtio queues. It exits non-zero if anything
+//! differs from what Hyper-V would do.
 
 // The bindings name their constants in C style.
 
@@ -13,7 +14,7 @@
 use std::io::Write;
 
 use mshv_bindings::*;
-use mshv_ioctls::{set_bits, Mshv, VmFd};
+use mshv_ioctls::{set_bits, IoEventAddress, Mshv, VcpuFd, VmFd};
 use vmm_sys_util::eventfd::EventFd;
 
 const GUEST_PAGE: u64 = 0x1;
@@ -130,7 +131,46 @@ fn run() -> Result<(), String> {
     }
     print!("mshv-ioctls hello guest on port 0x3f8: ");
     std::io::stdout().write_all(&out).map_err(|e| e.to_string())?;
-    irqfd(&vm)
+    irqfd(&vm)?;
+    ioeventfd(&vm, &vcpu, guest)
+}
+
+/// The guest writes 7 to GPA 0x2000, which has no memory, then halts: with an ioeventfd on
+/// the address (datamatch 7, one byte) the write signals it and never reaches userspace.
+fn ioeventfd(vm: &VmFd, vcpu: &VcpuFd, guest: &mut [u8]) -> Result<(), String> {
+    #[rustfmt::skip]
+    let code: [u8; 6] = [
+        0xb0, 0x07,       /* mov $7, %al */
+        0xa2, 0x00, 0x20, /* mov %al, (0x2000) */
+        0xf4,             /* hlt */
+    ];
+    guest[..code.len()].copy_from_slice(&code);
+    let efd = EventFd::new(libc::EFD_NONBLOCK).map_err(|e| format!("EventFd: {e}"))?;
+    let addr = IoEventAddress::Mmio(0x2000);
+    vm.register_ioevent(&efd, &addr, 7u8)
+        .map_err(|e| format!("register_ioevent: {e}"))?;
+    if vm.register_ioevent(&efd, &addr, 7u8).is_ok() {
+        return Err("the same ioeventfd registered twice".into());
+    }
+    let rip = hv_register_assoc {
+        name: hv_register_name_HV_X64_REGISTER_RIP,
+        value: hv_register_value {
+            reg64: GUEST_PAGE << 12,
+        },
+        ..Default::default()
+    };
+    vcpu.set_reg(&[rip]).map_err(|e| format!("set_reg: {e}"))?;
+    let msg = vcpu.run().map_err(|e| format!("run: {e}"))?;
+    let message_type = msg.header.message_type;
+    if message_type != hv_message_type_HVMSG_X64_HALT {
+        return Err(format!("the MMIO write exited: message {message_type:#x}"));
+    }
+    if efd.read().map_err(|e| format!("eventfd read: {e}"))? != 1 {
+        return Err("the ioeventfd was not signalled once".into());
+    }
+    println!("mshv-ioctls ioeventfd: the guest's write to 0x2000 signalled it, no exit");
+    vm.unregister_ioevent(&efd, &addr, 7u8)
+        .map_err(|e| format!("unregister_ioevent: {e}"))
 }
 
 /// The simulator's state file: it lists the interrupts asserted and not yet taken.
