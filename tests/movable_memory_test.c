@@ -533,4 +533,72 @@ TEST(large_page_fault_in)
 	munmap(vm.mem, 0x10000);
 }
 
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
+/*
+ * Page migration: MADV_COLLAPSE copies 512 small pages into a new 2M page and frees the old
+ * ones. The hypervisor's mapping must go with them, and the guest's next touch must map the new
+ * page (as one 2M page in a GPA_SUPER_PAGES partition).
+ */
+TEST(migration_into_a_huge_page)
+{
+	struct mshv_vm vm = { .mshv_fd = open_mshv_or_skip(O_RDWR | O_CLOEXEC) };
+	__u8 *raw = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	__u64 pt, pfn, before;
+	__u8 *m, r, w;
+	__u32 flags;
+	int vp, i, rc = -1;
+
+	ASSERT_NE(MAP_FAILED, raw);
+	m = (__u8 *)(((unsigned long)raw + (2 << 20) - 1) & ~((2UL << 20) - 1));
+	/* Small pages first. */
+	ASSERT_EQ(0, madvise(m, 2 << 20, MADV_NOHUGEPAGE));
+	for (i = 0; i < 512; i++)
+		m[i << 12] = i;
+	vm.pt_fd = __mshv_create_partition(vm.mshv_fd, 1 << MSHV_PT_BIT_GPA_SUPER_PAGES, 0);
+	ASSERT_LE(0, vm.pt_fd);
+	ASSERT_EQ(0, ioctl(vm.pt_fd, MSHV_INITIALIZE_PARTITION));
+	pt = sim_newest_partition();
+	vm.mem = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, vm.mem);
+	vm.mem_size = 0x10000;
+	ASSERT_EQ(0, __mshv_set_memory(vm.pt_fd, 0, vm.mem, 0x10000, W | X));
+	ASSERT_EQ(0, __mshv_set_memory(vm.pt_fd, 0x200, m, 2 << 20, W));
+	vp = __mshv_create_vp(vm.pt_fd, 0);
+	ASSERT_LE(0, vp);
+	vm_load(&vm, CODE, rw_loop, sizeof(rw_loop));
+	vp_set_entry(vp, CODE);
+	set_ds(vp, 0x200000);
+	round_trip(vp, &r, &w);
+	EXPECT_EQ(2, r);
+	before = host_pfn(m + DATA);
+	ASSERT_EQ(0, sim_gpa(pt, 0x202, &pfn, &flags));
+	EXPECT_EQ(before, pfn);
+	EXPECT_FALSE(flags & HV_MAP_GPA_LARGE_PAGE);
+
+	/* The host moves the memory. */
+	ASSERT_EQ(0, madvise(m, 2 << 20, MADV_HUGEPAGE));
+	for (i = 0; i < 3 && rc; i++)
+		rc = madvise(m, 2 << 20, MADV_COLLAPSE);
+	ASSERT_EQ(0, rc) TH_LOG("MADV_COLLAPSE: %s", strerror(errno));
+	EXPECT_NE(before, host_pfn(m + DATA));
+	ASSERT_EQ(0, sim_gpa(pt, 0x202, &pfn, &flags));
+	EXPECT_TRUE(flags & HV_MAP_GPA_NO_ACCESS);
+	/* The guest sees the moved contents, in the new page, now one 2M page. */
+	round_trip(vp, &r, &w);
+	EXPECT_EQ(3, r);
+	EXPECT_EQ(4, m[DATA]);
+	EXPECT_EQ(9, m[9 << 12]);
+	ASSERT_EQ(0, sim_gpa(pt, 0x202, &pfn, &flags));
+	EXPECT_EQ(host_pfn(m + DATA), pfn);
+	EXPECT_TRUE(flags & HV_MAP_GPA_LARGE_PAGE);
+	close(vp);
+	close(vm.pt_fd);
+	close(vm.mshv_fd);
+	munmap(vm.mem, 0x10000);
+	munmap(raw, 4 << 20);
+}
+
 TEST_HARNESS_MAIN
