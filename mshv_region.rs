@@ -354,10 +354,8 @@ impl Region {
                         (run_start, run_large) = (i + k, false);
                     }
                     let take = (w - k).min(RUN_MAX - run.len());
-                    for &pfn in &win[k..k + take] {
-                        // Cannot fail: `take` is at most the room left.
-                        let _ = run.push_within_capacity(pfn);
-                    }
+                    // Allocates nothing: `take` is at most the room left.
+                    run.extend_from_slice(&win[k..k + take], GFP_KERNEL)?;
                     k += take;
                     if run.len() == RUN_MAX {
                         flush(&mut run, run_start, run_large)?;
