@@ -80,7 +80,6 @@ void mshv_rs_cond_resched(void)
 	cond_resched();
 }
 
-/* The flags of the caller's VMA at addr: 0, or -EINVAL when there is none. */
 bool mshv_rs_access_ok(unsigned long addr, unsigned long size)
 {
 	return access_ok((void __user *)addr, size);

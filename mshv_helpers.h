@@ -56,7 +56,7 @@ void mshv_rs_put_pages(struct page **pages, unsigned long n);
 int mshv_rs_vma_io_pfn(unsigned long addr, unsigned long size, unsigned long *flags, u64 *pfn);
 bool mshv_rs_pfns_hold_ram(u64 pfn, u64 n);
 void mshv_rs_module_get(void);
-/* In Rust (mshv_region.rs); the notifier's invalidate callback calls it. */
+/* In Rust (mshv_movable.rs); the notifier's invalidate callback calls it. */
 bool mshv_rs_region_invalidate(const void *owner, struct mshv_rs_mn *mn, unsigned long start,
 			       unsigned long end, bool blockable, unsigned long seq);
 

@@ -25,7 +25,8 @@ use kernel::{
     prelude::*,
     sync::{
         Arc,
-        Mutex, //
+        Mutex,
+        UniqueArc, //
     },
 };
 
@@ -232,6 +233,8 @@ impl MovableMem {
         map_flags: u32,
         large: bool,
     ) -> Result<Option<Arc<Self>>> {
+        // Allocated first: once the region is mapped nothing may fail but the hypervisor.
+        let slot = UniqueArc::<Self>::new_uninit(GFP_KERNEL)?;
         let base = guest_pfn & !(PAGES_PER_LARGE_PAGE - 1);
         let nchunks = (guest_pfn + npages - base).div_ceil(PAGES_PER_LARGE_PAGE);
         let chunks = KVVec::from_elem(
@@ -282,14 +285,7 @@ impl MovableMem {
         };
         // INVARIANT: `mshv_rs_mn_new` registered the notifier.
         let mn = Notifier { ptr };
-        match Arc::new(Self { mn, state }, GFP_KERNEL) {
-            Ok(m) => Ok(Some(m)),
-            Err(e) => {
-                // The notifier and the state are gone; only the no-access pages are left.
-                let _ = hv.unmap_gpa_pages(pt, guest_pfn, npages, false);
-                Err(e.into())
-            }
-        }
+        Ok(Some(slot.write(Self { mn, state }).into()))
     }
 
     /// Resolves the guest's fault on `gfn` (in the region): maps the chunk around it.

@@ -4,10 +4,12 @@
 //!
 //! The partition fd and every VP fd hold a reference; when the last one goes, the partition is
 //! torn down in the order the hypervisor requires: unmap the VPs' state pages, finalize (which
-//! releases the VPs and the GPA map), unpin the guest memory, withdraw every deposited page,
-//! delete.
+//! releases the VPs and the GPA map), let the guest memory go (unpin it, or remove its
+//! notifiers), withdraw every deposited page, delete.
 //!
-//! Lock order: the partition mutex, then a VP's run mutex is never taken inside it.
+//! Lock order: the partition mutex, then a VP's run mutex is never taken inside it. A movable
+//! region's chunk mutex is innermost (its MMU notifier takes it under the mm's locks); the
+//! ioeventfd mutex is taken alone.
 
 use core::sync::atomic::{
     AtomicUsize,
@@ -541,7 +543,7 @@ impl Partition {
             return Err(EINVAL);
         }
         r.unmap(&self.hv, self.id)?;
-        // The hypervisor no longer maps the pages: unpin them.
+        // The hypervisor no longer maps the pages: unpin them (or stop watching them).
         drop(inner.regions.remove(i)?);
         Ok(())
     }

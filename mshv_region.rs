@@ -292,10 +292,10 @@ impl Region {
                     }
                     let gfn = self.guest_pfn + done;
                     if let Err(e) = hv.map_gpa_pages(pt, gfn, self.map_flags, &batch) {
-                        if done != 0 {
-                            // Device memory holds nothing to free; only the guest address
-                            // space would be left dirty.
-                            hv.unmap_gpa_pages(pt, self.guest_pfn, done, false)?;
+                        if done != 0 && hv.unmap_gpa_pages(pt, self.guest_pfn, done, false).is_err()
+                        {
+                            // Still mapped: recorded, so the caller keeps the region.
+                            self.runs.push((0, done, false), GFP_KERNEL)?;
                         }
                         return Err(e);
                     }
@@ -333,7 +333,10 @@ impl Region {
             let g = self.guest_pfn + i as u64;
             let w = ((PAGES_PER_LARGE_PAGE - g % PAGES_PER_LARGE_PAGE) as usize).min(n - i);
             win.clear();
-            pinned.pfns_into(i..i + w, &mut win)?;
+            if let Err(e) = pinned.pfns_into(i..i + w, &mut win) {
+                let _ = unmap_runs(runs, hv, pt, base.0);
+                return Err(e);
+            }
             if large && g % PAGES_PER_LARGE_PAGE == 0 && pinned.huge_at(i, &win) {
                 if !run.is_empty() && (!run_large || run.len() == RUN_MAX) {
                     flush(&mut run, run_start, run_large)?;

@@ -4,8 +4,9 @@
  * userspace range, and page lookups in the mm the notifier was registered
  * from. The interval notifier API (mmu_interval_read_begin/retry/set_seq,
  * mmu_notifier_range_blockable) is static inline and has no Rust abstraction;
- * what to unmap and when to retry is decided in mshv_region.rs, behind an
- * opaque owner.
+ * what to unmap and when to retry is decided in mshv_movable.rs, behind an
+ * opaque owner. Also: the PFN of a device-memory VMA, and whether PFNs hold RAM
+ * (mshv_region.rs).
  */
 #include <linux/ioport.h>
 #include <linux/mm.h>
@@ -134,7 +135,9 @@ int mshv_rs_vma_io_pfn(unsigned long addr, unsigned long size, unsigned long *fl
 
 bool mshv_rs_pfns_hold_ram(u64 pfn, u64 n)
 {
-	if (n > (PHYS_ADDR_MAX >> PAGE_SHIFT) - pfn)
+	u64 max = PHYS_ADDR_MAX >> PAGE_SHIFT;
+
+	if (pfn > max || n > max - pfn)
 		return true;
 	return region_intersects(PFN_PHYS(pfn), n << PAGE_SHIFT, IORESOURCE_SYSTEM_RAM,
 				 IORES_DESC_NONE) != REGION_DISJOINT;

@@ -36,7 +36,7 @@ pub(crate) mod cap {
     pub(crate) const CHECK_EXTENSION_PARTITION: u32 = 0x12;
     /// `MSHV_CREATE_VP`, the VP fd, `MSHV_RUN_VP`; the value is the VP limit.
     pub(crate) const VPS: u32 = 0x13;
-    /// `MSHV_SET_GUEST_MEMORY`, pinned.
+    /// `MSHV_SET_GUEST_MEMORY`.
     pub(crate) const GUEST_MEMORY: u32 = 0x14;
     /// `MSHV_ROOT_HVCALL`.
     pub(crate) const ROOT_HVCALL: u32 = 0x15;

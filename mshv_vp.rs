@@ -3,10 +3,12 @@
 //! A virtual processor: its fd, and running it.
 //!
 //! `MSHV_RUN_VP` dispatches the VP (`HvCallDispatchVp`, the root scheduler's way) until the
-//! hypervisor reports an intercept, then copies the 256-byte message from the VP's intercept
-//! message page to userspace. A pending signal ends the loop with `EINTR` between dispatches, so
-//! no message is ever lost: a message whose copy to userspace fails stays pending for the next
-//! call.
+//! hypervisor reports an intercept. A fault on movable memory, a write an ioeventfd matches and
+//! the EOI of a resampled interrupt are handled here and the VP runs on; any other message is
+//! copied (256 bytes, from the VP's intercept message page) to userspace. A pending signal ends
+//! the loop with `EINTR` between dispatches (but not right after the register page was changed,
+//! which the next dispatch must take first), so no message is ever lost: a message whose copy to
+//! userspace fails stays pending for the next call.
 
 use core::ptr::NonNull;
 

@@ -446,9 +446,23 @@ TEST_F(vm, eoi_without_a_resampler_goes_to_the_vmm)
 	int pt = self->vm->pt_fd, rfd = eventfd(0, EFD_NONBLOCK);
 	struct hv_message msg;
 
+	struct {
+		struct mshv_user_irq_table t;
+		struct mshv_user_irq_entry e[2];
+	} r = { { .nr = 2 }, {
+		{ .gsi = 5, .address_lo = 0xfee00000, .data = LEVEL | 0x40 },
+		{ .gsi = 6, .address_lo = 0xfee00000, .data = LEVEL | 0x42 },
+	} };
+	int other = eventfd(0, EFD_NONBLOCK);
+
 	ASSERT_LE(0, rfd);
-	/* A level-triggered route, but no irqfd resamples it: the EOI is the VMM's to handle. */
-	route(pt, 5, LEVEL | 0x40);
+	ASSERT_LE(0, other);
+	/*
+	 * Two level-triggered routes; only GSI 6 (vector 0x42) resamples. The EOI of vector 0x40
+	 * is not its: it is the VMM's to handle.
+	 */
+	ASSERT_EQ(0, ioctl(pt, MSHV_SET_MSI_ROUTING, &r));
+	ASSERT_EQ(0, resample_irqfd(pt, other, rfd, 6));
 	ASSERT_EQ(0, irqfd(pt, self->efd, 5, 0));
 	signal_efd(self->efd);
 	ASSERT_TRUE(wait_pending(0x40));
@@ -457,6 +471,7 @@ TEST_F(vm, eoi_without_a_resampler_goes_to_the_vmm)
 	ASSERT_EQ(HVMSG_X64_APIC_EOI, msg.type);
 	EXPECT_EQ(0x40, msg.payload[4]);
 	EXPECT_EQ(0, take(rfd));
+	close(other);
 	close(rfd);
 }
 

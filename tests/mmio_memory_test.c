@@ -64,6 +64,8 @@ FIXTURE_SETUP(mmio)
 {
 	self->mshv = open_mshv_or_skip(O_RDWR | O_CLOEXEC);
 	TEST_REQUIRE(mshv_has_cap(MSHV_CAP_MMIO_MEMORY));
+	/* What the hypervisor maps is read from the simulator. */
+	TEST_REQUIRE(sim_present());
 	self->pt = mshv_create_partition(self->mshv, true);
 	self->id = sim_newest_partition();
 	self->mem = open("/dev/mem", O_RDWR | O_SYNC);

@@ -107,6 +107,8 @@ void vp_get_ucall(int vp_fd, struct ucall *uc);
 
 #define SIM "/sys/kernel/debug/mshv/sim/"
 
+/* Whether the module runs over the simulator (its debugfs is there). */
+bool sim_present(void);
 /* Hypercalls of code the simulator has taken so far; -1 without a simulator. */
 long sim_calls(unsigned int code);
 /* Partitions the simulator holds; fails the test without a simulator. */

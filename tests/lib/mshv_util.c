@@ -208,6 +208,11 @@ void vp_get_ucall(int vp_fd, struct ucall *uc)
 	vp_skip(vp_fd, &msg);
 }
 
+bool sim_present(void)
+{
+	return access(SIM "state", R_OK) == 0;
+}
+
 long sim_calls(unsigned int code)
 {
 	char line[64];

@@ -39,7 +39,7 @@
 #define MSHV_CAP_CHECK_EXTENSION_PARTITION 0x12
 /* MSHV_CREATE_VP, the VP fd, MSHV_RUN_VP; the value is the number of VPs a partition may have */
 #define MSHV_CAP_VPS			0x13
-/* MSHV_SET_GUEST_MEMORY with MSHV_SET_MEM_BIT_{WRITABLE,EXECUTABLE,UNMAP}, pinned memory */
+/* MSHV_SET_GUEST_MEMORY with MSHV_SET_MEM_BIT_{WRITABLE,EXECUTABLE,UNMAP} */
 #define MSHV_CAP_GUEST_MEMORY		0x14
 /* MSHV_ROOT_HVCALL on partition and VP fds (upstream's hypercall list) and on /dev/mshv */
 #define MSHV_CAP_ROOT_HVCALL		0x15
