@@ -225,6 +225,9 @@ impl Vp {
                 if !page_dirty && kernel::current!().signal_pending() {
                     return Err(EINTR);
                 }
+                // Let others run between dispatches: a time slice may have ended, or the guest
+                // may be in a loop of intercepts handled here.
+                mshv_ffi::cond_resched();
                 let flags = if st.clear_suspend {
                     dispatch::FLAG_CLEAR_INTERCEPT_SUSPEND
                 } else {
@@ -258,8 +261,7 @@ impl Vp {
                     st.pending = true;
                     break;
                 }
-                // The time slice ended without an intercept: let others run, then go on.
-                mshv_ffi::cond_resched();
+                // The time slice ended without an intercept: go on.
             }
         }
         let mut buf = [0u8; msg::SIZE];
