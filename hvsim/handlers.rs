@@ -8,8 +8,9 @@
 
 use kernel::prelude::*;
 
+mod memory;
+
 use super::{
-    gpa::GFN_LIMIT,
     rd,
     wr,
     Partition,
@@ -23,11 +24,9 @@ use super::{
 };
 use crate::{
     hv_defs::{
-        access_flags,
         code,
         dispatch,
         intercept,
-        map_flags,
         property,
         reg,
         status,
@@ -50,15 +49,19 @@ use crate::{
         VpStateIn,
         VpStatePageIn,
         HV_PAGE_SIZE,
-        HV_PARTITION_ID_SELF,
-        PAGES_PER_LARGE_PAGE, //
+        HV_PARTITION_ID_SELF, //
     },
     hvcall::Control,
     mshv_ffi,
 };
+use memory::{
+    access_states,
+    map_gpa,
+    unmap_gpa, //
+};
 
 /// A handler's outcome: reps completed, or a status and the reps completed before it.
-type Outcome = Result<usize, (u16, usize)>;
+pub(super) type Outcome = Result<usize, (u16, usize)>;
 
 /// The shape of a call's input and output, and its handler.
 pub(super) struct Spec {
@@ -163,24 +166,24 @@ pub(super) fn spec(call: u16) -> Option<Spec> {
 }
 
 /// A failure before any rep completed.
-fn bad(s: u16, c: Control) -> (u16, usize) {
+pub(super) fn bad(s: u16, c: Control) -> (u16, usize) {
     (s, c.rep_start())
 }
 
 /// Reads the fixed header.
-fn head<T: kernel::transmute::FromBytes>(input: &[u8]) -> T {
+pub(super) fn head<T: kernel::transmute::FromBytes>(input: &[u8]) -> T {
     // PANIC: The dispatcher checked that the input holds the header.
     rd(input, 0).expect("header checked by dispatch")
 }
 
 /// The range of reps to run now: from the start index, as many as the quota allows.
-fn reps(st: &mut SimState, c: Control) -> core::ops::Range<usize> {
+pub(super) fn reps(st: &mut SimState, c: Control) -> core::ops::Range<usize> {
     let start = c.rep_start();
     start..start + st.rep_quota(c.rep_count() - start)
 }
 
 /// Checks the state of a partition.
-fn require(p: &Partition, states: &[State], c: Control) -> Result<(), (u16, usize)> {
+pub(super) fn require(p: &Partition, states: &[State], c: Control) -> Result<(), (u16, usize)> {
     if states.contains(&p.state) {
         Ok(())
     } else {
@@ -215,7 +218,7 @@ fn create_partition(st: &mut SimState, c: Control, input: &[u8], out: &mut [u8])
     Ok(0)
 }
 
-fn partition_of<'a>(
+pub(super) fn partition_of<'a>(
     st: &'a mut SimState,
     input: &[u8],
     c: Control,
@@ -357,77 +360,6 @@ fn withdraw(st: &mut SimState, c: Control, input: &[u8], out: &mut [u8]) -> Outc
             return Err((status::NO_RESOURCES, r));
         };
         wr(out, r * 8, &pfn);
-    }
-    Ok(range.end)
-}
-
-fn map_gpa(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8]) -> Outcome {
-    let i: GpaPagesIn = head(input);
-    if i.padding != 0 || i.flags & !map_flags::VALID != 0 {
-        return Err(bad(status::INVALID_PARAMETER, c));
-    }
-    let large = i.flags & map_flags::LARGE_PAGE != 0;
-    let no_access = i.flags & map_flags::NO_ACCESS != 0;
-    // Device memory (uncached) is not RAM: it has no `struct page`.
-    let device = i.flags & map_flags::NOT_CACHED != 0;
-    let step = if large { PAGES_PER_LARGE_PAGE } else { 1 };
-    if large && i.target_gpa_base % PAGES_PER_LARGE_PAGE != 0 {
-        return Err(bad(status::INVALID_PARAMETER, c));
-    }
-    let range = reps(st, c);
-    let p = partition_of(st, input, c)?;
-    require(p, &[State::Initialized], c)?;
-    for r in range.clone() {
-        let pfn: u64 = rd(input, 24 + r * 8).unwrap_or_default();
-        // A no-access mapping carries no pages (upstream passes zeroes).
-        if !no_access
-            && ((!device && !mshv_ffi::pfn_valid(pfn))
-                || (large && pfn % PAGES_PER_LARGE_PAGE != 0))
-        {
-            return Err((status::INVALID_PARAMETER, r));
-        }
-        let gfn = (r as u64)
-            .checked_mul(step)
-            .and_then(|o| i.target_gpa_base.checked_add(o));
-        let Some(gfn) = gfn.filter(|g| g.checked_add(step).is_some_and(|end| end <= GFN_LIMIT))
-        else {
-            return Err((status::INVALID_PARAMETER, r));
-        };
-        for k in 0..step {
-            let pfn = if no_access { 0 } else { pfn + k };
-            p.gpa
-                .map(gfn + k, pfn, i.flags, &mut p.pool)
-                .map_err(|s| (s, r))?;
-        }
-    }
-    Ok(range.end)
-}
-
-fn unmap_gpa(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8]) -> Outcome {
-    let i: GpaPagesIn = head(input);
-    if i.padding != 0 || i.flags & !map_flags::UNMAP_LARGE_PAGE != 0 {
-        return Err(bad(status::INVALID_PARAMETER, c));
-    }
-    let large = i.flags & map_flags::UNMAP_LARGE_PAGE != 0;
-    let step = if large { PAGES_PER_LARGE_PAGE } else { 1 };
-    if large && i.target_gpa_base % PAGES_PER_LARGE_PAGE != 0 {
-        return Err(bad(status::INVALID_PARAMETER, c));
-    }
-    let range = reps(st, c);
-    let p = partition_of(st, input, c)?;
-    require(p, &[State::Initialized], c)?;
-    for r in range.clone() {
-        let gfn = (r as u64)
-            .checked_mul(step)
-            .and_then(|o| i.target_gpa_base.checked_add(o));
-        let Some(gfn) = gfn.filter(|g| g.checked_add(step).is_some_and(|end| end <= GFN_LIMIT))
-        else {
-            return Err((status::INVALID_PARAMETER, r));
-        };
-        // Unmapping a page that is not mapped is not an error here.
-        for k in 0..step {
-            p.gpa.unmap(gfn + k, &mut p.pool);
-        }
     }
     Ok(range.end)
 }
@@ -728,30 +660,6 @@ fn assert_interrupt(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8]) -
             .map_err(|_| bad(status::INSUFFICIENT_MEMORY, c))?;
     }
     Ok(0)
-}
-
-fn access_states(st: &mut SimState, c: Control, input: &[u8], out: &mut [u8]) -> Outcome {
-    let i: GpaAccessStatesIn = head(input);
-    let clear_and_set = (i.flags & access_flags::CLEAR_ACCESSED != 0
-        && i.flags & access_flags::SET_ACCESSED != 0)
-        || (i.flags & access_flags::CLEAR_DIRTY != 0 && i.flags & access_flags::SET_DIRTY != 0);
-    if i.flags & !access_flags::VALID != 0 || clear_and_set {
-        return Err(bad(status::INVALID_PARAMETER, c));
-    }
-    let range = reps(st, c);
-    let p = st.partition(i.partition_id).map_err(|s| bad(s, c))?;
-    require(p, &[State::Initialized], c)?;
-    for r in range.clone() {
-        let Some(gfn) = i
-            .gpa_page_number
-            .checked_add(r as u64)
-            .filter(|g| *g < GFN_LIMIT)
-        else {
-            return Err((status::INVALID_PARAMETER, r));
-        };
-        out[r] = p.gpa.access_state(gfn, i.flags);
-    }
-    Ok(range.end)
 }
 
 /// Instructions one dispatch runs before it returns to the root (a time slice).

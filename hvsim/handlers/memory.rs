@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The simulated hypercalls on a partition's guest physical address space: mapping, unmapping,
+//! and the accessed and dirty states of its pages.
+
+use super::{
+    bad,
+    head,
+    partition_of,
+    reps,
+    require,
+    Outcome, //
+};
+use crate::{
+    hv_defs::{
+        access_flags,
+        map_flags,
+        status,
+        GpaAccessStatesIn,
+        GpaPagesIn,
+        PAGES_PER_LARGE_PAGE, //
+    },
+    hvcall::Control,
+    hvsim::{
+        gpa::GFN_LIMIT,
+        rd,
+        SimState,
+        State, //
+    },
+    mshv_ffi,
+};
+
+pub(super) fn map_gpa(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8]) -> Outcome {
+    let i: GpaPagesIn = head(input);
+    if i.padding != 0 || i.flags & !map_flags::VALID != 0 {
+        return Err(bad(status::INVALID_PARAMETER, c));
+    }
+    let large = i.flags & map_flags::LARGE_PAGE != 0;
+    let no_access = i.flags & map_flags::NO_ACCESS != 0;
+    // Device memory (uncached) is not RAM: it has no `struct page`.
+    let device = i.flags & map_flags::NOT_CACHED != 0;
+    let step = if large { PAGES_PER_LARGE_PAGE } else { 1 };
+    if large && i.target_gpa_base % PAGES_PER_LARGE_PAGE != 0 {
+        return Err(bad(status::INVALID_PARAMETER, c));
+    }
+    let range = reps(st, c);
+    let p = partition_of(st, input, c)?;
+    require(p, &[State::Initialized], c)?;
+    for r in range.clone() {
+        let pfn: u64 = rd(input, 24 + r * 8).unwrap_or_default();
+        // A no-access mapping carries no pages (upstream passes zeroes).
+        if !no_access
+            && ((!device && !mshv_ffi::pfn_valid(pfn))
+                || (large && pfn % PAGES_PER_LARGE_PAGE != 0))
+        {
+            return Err((status::INVALID_PARAMETER, r));
+        }
+        let gfn = (r as u64)
+            .checked_mul(step)
+            .and_then(|o| i.target_gpa_base.checked_add(o));
+        let Some(gfn) = gfn.filter(|g| g.checked_add(step).is_some_and(|end| end <= GFN_LIMIT))
+        else {
+            return Err((status::INVALID_PARAMETER, r));
+        };
+        for k in 0..step {
+            let pfn = if no_access { 0 } else { pfn + k };
+            p.gpa
+                .map(gfn + k, pfn, i.flags, &mut p.pool)
+                .map_err(|s| (s, r))?;
+        }
+    }
+    Ok(range.end)
+}
+
+pub(super) fn unmap_gpa(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8]) -> Outcome {
+    let i: GpaPagesIn = head(input);
+    if i.padding != 0 || i.flags & !map_flags::UNMAP_LARGE_PAGE != 0 {
+        return Err(bad(status::INVALID_PARAMETER, c));
+    }
+    let large = i.flags & map_flags::UNMAP_LARGE_PAGE != 0;
+    let step = if large { PAGES_PER_LARGE_PAGE } else { 1 };
+    if large && i.target_gpa_base % PAGES_PER_LARGE_PAGE != 0 {
+        return Err(bad(status::INVALID_PARAMETER, c));
+    }
+    let range = reps(st, c);
+    let p = partition_of(st, input, c)?;
+    require(p, &[State::Initialized], c)?;
+    for r in range.clone() {
+        let gfn = (r as u64)
+            .checked_mul(step)
+            .and_then(|o| i.target_gpa_base.checked_add(o));
+        let Some(gfn) = gfn.filter(|g| g.checked_add(step).is_some_and(|end| end <= GFN_LIMIT))
+        else {
+            return Err((status::INVALID_PARAMETER, r));
+        };
+        // Unmapping a page that is not mapped is not an error here.
+        for k in 0..step {
+            p.gpa.unmap(gfn + k, &mut p.pool);
+        }
+    }
+    Ok(range.end)
+}
+
+pub(super) fn access_states(
+    st: &mut SimState,
+    c: Control,
+    input: &[u8],
+    out: &mut [u8],
+) -> Outcome {
+    let i: GpaAccessStatesIn = head(input);
+    let clear_and_set = (i.flags & access_flags::CLEAR_ACCESSED != 0
+        && i.flags & access_flags::SET_ACCESSED != 0)
+        || (i.flags & access_flags::CLEAR_DIRTY != 0 && i.flags & access_flags::SET_DIRTY != 0);
+    if i.flags & !access_flags::VALID != 0 || clear_and_set {
+        return Err(bad(status::INVALID_PARAMETER, c));
+    }
+    let range = reps(st, c);
+    let p = st.partition(i.partition_id).map_err(|s| bad(s, c))?;
+    require(p, &[State::Initialized], c)?;
+    for r in range.clone() {
+        let Some(gfn) = i
+            .gpa_page_number
+            .checked_add(r as u64)
+            .filter(|g| *g < GFN_LIMIT)
+        else {
+            return Err((status::INVALID_PARAMETER, r));
+        };
+        out[r] = p.gpa.access_state(gfn, i.flags);
+    }
+    Ok(range.end)
+}
