@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Prints the path of a Rust-enabled debug test kernel build (the KDIR the module builds against),
+# Prints the path of a Rust-enabled test kernel build (the KDIR the module builds against),
 # building it first if the cache has none for these inputs.
 #
+#   scripts/kernel.sh         the debug kernel of the tests (scripts/kernel.config)
+#   scripts/kernel.sh bench   the benchmark kernel: the same with scripts/kernel-bench.config
+#                             merged over it (no KASAN, lockdep, ...)
+#
 # Inputs of the cache key: the kernel source (Debian package version, or MSHV_KSRC's version),
-# the config fragment, the rustc/clang/bindgen versions and this recipe's version. A warm run
+# the config fragments, the rustc/clang/bindgen versions and this recipe's version. A warm run
 # rebuilds nothing; any changed input builds a new tree beside the old ones.
 #
 # Overrides:
@@ -14,7 +18,16 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 RECIPE_VERSION=1
-FRAGMENT=$MSHV_ROOT/scripts/kernel.config
+PROFILE=${1:-debug}
+FRAGMENTS=("$MSHV_ROOT/scripts/kernel.config")
+case "$PROFILE" in
+debug) ;;
+bench) FRAGMENTS+=("$MSHV_ROOT/scripts/kernel-bench.config") ;;
+*)
+	log "unknown kernel profile '$PROFILE' (debug or bench)"
+	exit 1
+	;;
+esac
 JOBS=${MSHV_JOBS:-$(nproc)}
 
 if [ -n "${KDIR:-}" ]; then
@@ -80,7 +93,7 @@ fi
 key=$({
 	echo "recipe $RECIPE_VERSION"
 	echo "$src_id"
-	cat "$FRAGMENT"
+	cat "${FRAGMENTS[@]}"
 	"$RUSTC" --version
 	"clang$LLVM" --version | head -n 1
 	"$BINDGEN" --version
@@ -92,18 +105,21 @@ if [ -f "$KBUILD/.mshv-complete" ]; then
 	exit 0
 fi
 
-log "building the test kernel in $KBUILD (cold: about 8-10 minutes on 2 cores)"
+log "building the $PROFILE test kernel in $KBUILD (cold: about 8-10 minutes on 2 cores)"
 rm -rf "$KBUILD"
 mkdir -p "$KBUILD"
+echo "$PROFILE" >"$KBUILD/.mshv-profile"
 kmake() { make -s -C "$KSRC" O="$KBUILD" "${MSHV_MAKE_VARS[@]}" "$@"; }
 
 kmake rustavailable >&2
 kmake tinyconfig >/dev/null
-"$KSRC/scripts/kconfig/merge_config.sh" -m -O "$KBUILD" "$KBUILD/.config" "$FRAGMENT" >/dev/null
+"$KSRC/scripts/kconfig/merge_config.sh" -m -O "$KBUILD" "$KBUILD/.config" "${FRAGMENTS[@]}" \
+	>/dev/null
 kmake olddefconfig >/dev/null
 
-# Every line of the fragment must have survived olddefconfig (a dependency missing drops it
-# silently: CONFIG_RUST does without a working toolchain).
+# Every line of the fragments (the last fragment's, for a symbol in several) must have survived
+# olddefconfig (a dependency missing drops it silently: CONFIG_RUST does without a working
+# toolchain).
 lost=0
 while IFS= read -r line; do
 	case "$line" in
@@ -117,9 +133,14 @@ while IFS= read -r line; do
 		log "config: wanted '$want', got '${have:-<absent>}'"
 		lost=1
 	fi
-done <"$FRAGMENT"
+done < <(cat "${FRAGMENTS[@]}" | awk '
+	/^CONFIG_[A-Za-z0-9_]+=/ { sym = $0; sub(/=.*/, "", sym) }
+	/^# CONFIG_[A-Za-z0-9_]+ is not set$/ { sym = $2 }
+	sym != "" { last[sym] = $0; if (!(sym in seen)) { seen[sym] = 1; order[n++] = sym } }
+	{ sym = "" }
+	END { for (i = 0; i < n; i++) print last[order[i]] }')
 [ "$lost" = 0 ] || {
-	log "the config fragment did not survive olddefconfig"
+	log "the config fragments did not survive olddefconfig"
 	exit 1
 }
 
@@ -128,8 +149,16 @@ kmake -j"$JOBS" >&2
 log "kernel built in $(($(date +%s) - start)) s"
 touch "$KBUILD/.mshv-complete"
 
-# Keep the three newest builds; each is a few hundred MB.
-find "$MSHV_CACHE/kernel" -mindepth 1 -maxdepth 1 -type d -printf '%T@ %p\n' |
-	sort -rn | tail -n +4 | cut -d' ' -f2- | xargs -r rm -rf
+# Keep the two newest complete builds of each profile (a few hundred MB each); a build that
+# never completed goes once it is a day old.
+for p in debug bench; do
+	for d in "$MSHV_CACHE"/kernel/*/; do
+		[ -f "$d.mshv-complete" ] || continue
+		[ "$(cat "$d.mshv-profile" 2>/dev/null || echo debug)" = "$p" ] || continue
+		echo "$(stat -c %Y "$d.mshv-complete") $d"
+	done | sort -rn | tail -n +3 | cut -d' ' -f2- | xargs -r rm -rf
+done
+find "$MSHV_CACHE/kernel" -mindepth 1 -maxdepth 1 -type d -mmin +1440 \
+	'!' -exec test -e '{}/.mshv-complete' ';' -exec rm -rf '{}' +
 
 echo "$KBUILD"
