@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The simulated GPA map of a partition: one entry per 4K guest page, kept in chunks of 512
-//! (one 2M region each). Each chunk costs its partition one pool page, as a page-table page
-//! would, and is freed (and the page released) when its last entry is unmapped.
+//! (one 2M region each), freed when their last entry is unmapped.
+//!
+//! Pool pages are charged as second-level tables would cost a hypervisor: a page directory
+//! page for each 1 GiB with anything mapped, and a page table page for each 2M with 4K pages
+//! mapped (a 2M page is one directory entry and needs no table of its own).
 
 use kernel::{
     prelude::*,
@@ -19,6 +22,8 @@ use crate::hv_defs::{
 
 /// Entries per chunk.
 const CHUNK: u64 = 512;
+/// Chunks per page directory (1 GiB).
+const CHUNKS_PER_DIR: u64 = 512;
 /// The GPA space: 52 address bits.
 pub(super) const GFN_LIMIT: u64 = 1 << 40;
 
@@ -59,16 +64,25 @@ fn unpack_flags(e: u64) -> u32 {
         .fold(0, |acc, (_, f)| acc | f)
 }
 
+/// Whether an entry is a mapped 4K page (not part of a 2M page).
+fn is_small(e: u64) -> bool {
+    e & MAPPED != 0 && unpack_flags(e) & map_flags::LARGE_PAGE == 0
+}
+
 /// A 2M region's entries.
 struct Chunk {
     e: KBox<[u64; CHUNK as usize]>,
     mapped: u16,
+    /// Entries mapped as 4K pages: while there are any, the chunk holds a page table page.
+    small: u16,
 }
 
 /// The GPA map.
 #[derive(Default)]
 pub(crate) struct GpaMap {
     chunks: RBTree<u64, Chunk>,
+    /// Chunks in each 1 GiB: while there are any, it holds a page directory page.
+    dirs: RBTree<u64, u32>,
     mapped: u64,
 }
 
@@ -81,7 +95,63 @@ impl GpaMap {
     /// Drops every entry (finalize; the pool is released wholesale by the caller).
     pub(crate) fn clear(&mut self) {
         self.chunks = RBTree::new();
+        self.dirs = RBTree::new();
         self.mapped = 0;
+    }
+
+    /// Makes chunk `key` (empty), charging a directory page if its 1 GiB had no chunk.
+    fn add_chunk(&mut self, key: u64, pool: &mut Pool) -> Result<(), u16> {
+        let dir = key / CHUNKS_PER_DIR;
+        if self.dirs.get(&dir).is_none() {
+            pool.charge(1)?;
+            if self.dirs.try_create_and_insert(dir, 0, GFP_ATOMIC).is_err() {
+                pool.release(1);
+                return Err(status::INSUFFICIENT_MEMORY);
+            }
+        }
+        let made = KBox::init(pin_init::init_zeroed(), GFP_ATOMIC)
+            .map_err(|_| status::INSUFFICIENT_MEMORY)
+            .and_then(|e| {
+                let c = Chunk {
+                    e,
+                    mapped: 0,
+                    small: 0,
+                };
+                self.chunks
+                    .try_create_and_insert(key, c, GFP_ATOMIC)
+                    .map_err(|_| status::INSUFFICIENT_MEMORY)
+            });
+        // PANIC: The directory was found or inserted above.
+        let count = self.dirs.get_mut(&dir).expect("directory exists");
+        match made {
+            Ok(_) => {
+                *count += 1;
+                Ok(())
+            }
+            Err(s) => {
+                if *count == 0 {
+                    self.dirs.remove(&dir);
+                    pool.release(1);
+                }
+                Err(s)
+            }
+        }
+    }
+
+    /// Drops chunk `key` (its table page already released), and its directory page with the
+    /// directory's last chunk.
+    fn remove_chunk(&mut self, key: u64, pool: &mut Pool) {
+        if self.chunks.remove(&key).is_none() {
+            return;
+        }
+        let dir = key / CHUNKS_PER_DIR;
+        if let Some(count) = self.dirs.get_mut(&dir) {
+            *count -= 1;
+            if *count == 0 {
+                self.dirs.remove(&dir);
+                pool.release(1);
+            }
+        }
     }
 
     /// Maps `gfn` to `pfn` with `flags`, replacing what was there.
@@ -97,30 +167,39 @@ impl GpaMap {
         }
         let key = gfn / CHUNK;
         if self.chunks.get(&key).is_none() {
-            pool.charge(1)?;
-            let made = KBox::init(pin_init::init_zeroed(), GFP_ATOMIC)
-                .map_err(|_| status::INSUFFICIENT_MEMORY)
-                .and_then(|e| {
-                    self.chunks
-                        .try_create_and_insert(key, Chunk { e, mapped: 0 }, GFP_ATOMIC)
-                        .map_err(|_| status::INSUFFICIENT_MEMORY)
-                });
-            if let Err(s) = made {
-                pool.release(1);
+            self.add_chunk(key, pool)?;
+        }
+        let small = flags & map_flags::LARGE_PAGE == 0;
+        // PANIC: The chunk was found or made above.
+        let c = self.chunks.get_mut(&key).expect("chunk exists");
+        let old = c.e[(gfn % CHUNK) as usize];
+        // The first 4K page of a chunk needs its page table.
+        if small && !is_small(old) && c.small == 0 {
+            if let Err(s) = pool.charge(1) {
+                if c.mapped == 0 {
+                    self.remove_chunk(key, pool);
+                }
                 return Err(s);
             }
         }
-        // PANIC: The chunk was found or inserted above.
-        let c = self.chunks.get_mut(&key).expect("chunk exists");
-        let e = &mut c.e[(gfn % CHUNK) as usize];
-        // A remap keeps what the guest did to the page (a movable region's pages are remapped
-        // as they fault in and are taken back; dirty tracking must not lose a write).
-        let kept = *e & (ACCESSED | DIRTY);
-        if *e & MAPPED == 0 {
+        if old & MAPPED == 0 {
             c.mapped += 1;
             self.mapped += 1;
         }
-        *e = MAPPED | kept | (pack_flags(flags) << FLAGS_SHIFT) | pfn;
+        match (is_small(old), small) {
+            (false, true) => c.small += 1,
+            (true, false) => {
+                c.small -= 1;
+                if c.small == 0 {
+                    pool.release(1);
+                }
+            }
+            _ => {}
+        }
+        // A remap keeps what the guest did to the page (a movable region's pages are remapped
+        // as they fault in and are taken back; dirty tracking must not lose a write).
+        let kept = old & (ACCESSED | DIRTY);
+        c.e[(gfn % CHUNK) as usize] = MAPPED | kept | (pack_flags(flags) << FLAGS_SHIFT) | pfn;
         Ok(())
     }
 
@@ -134,12 +213,17 @@ impl GpaMap {
         if *e & MAPPED == 0 {
             return;
         }
+        if is_small(*e) {
+            c.small -= 1;
+            if c.small == 0 {
+                pool.release(1);
+            }
+        }
         *e = 0;
         c.mapped -= 1;
         self.mapped -= 1;
         if c.mapped == 0 {
-            self.chunks.remove(&key);
-            pool.release(1);
+            self.remove_chunk(key, pool);
         }
     }
 
@@ -172,31 +256,52 @@ impl GpaMap {
         true
     }
 
-    /// Returns `gfn`'s access state byte, then changes the bits as `flags` says. Clearing
-    /// accessed clears dirty too; setting dirty sets accessed too.
-    pub(crate) fn access_state(&mut self, gfn: u64, flags: u64) -> u8 {
-        let Some(e) = self.entry_mut(gfn) else {
-            return 0;
-        };
-        let mut state = 0;
-        if *e & ACCESSED != 0 {
-            state |= access_state::ACCESSED;
+    /// Writes the access state bytes of the pages from `gfn` into `states`, then changes their
+    /// bits as `flags` says: a chunk lookup per 2M, not per page.
+    pub(crate) fn access_states(&mut self, gfn: u64, flags: u64, states: &mut [u8]) {
+        let mut done = 0;
+        while done < states.len() {
+            let g = gfn + done as u64;
+            let off = (g % CHUNK) as usize;
+            let n = (CHUNK as usize - off).min(states.len() - done);
+            let out = &mut states[done..done + n];
+            match self.chunks.get_mut(&(g / CHUNK)) {
+                None => out.fill(0),
+                Some(c) => {
+                    for (o, e) in out.iter_mut().zip(&mut c.e[off..off + n]) {
+                        *o = access_state(e, flags);
+                    }
+                }
+            }
+            done += n;
         }
-        if *e & DIRTY != 0 {
-            state |= access_state::DIRTY;
-        }
-        if flags & access_flags::CLEAR_ACCESSED != 0 {
-            *e &= !(ACCESSED | DIRTY);
-        }
-        if flags & access_flags::CLEAR_DIRTY != 0 {
-            *e &= !DIRTY;
-        }
-        if flags & access_flags::SET_ACCESSED != 0 {
-            *e |= ACCESSED;
-        }
-        if flags & access_flags::SET_DIRTY != 0 {
-            *e |= ACCESSED | DIRTY;
-        }
-        state
     }
+}
+
+/// Returns an entry's access state byte (0 for a page not mapped), then changes the bits as
+/// `flags` says. Clearing accessed clears dirty too; setting dirty sets accessed too.
+fn access_state(e: &mut u64, flags: u64) -> u8 {
+    if *e & MAPPED == 0 {
+        return 0;
+    }
+    let mut state = 0;
+    if *e & ACCESSED != 0 {
+        state |= access_state::ACCESSED;
+    }
+    if *e & DIRTY != 0 {
+        state |= access_state::DIRTY;
+    }
+    if flags & access_flags::CLEAR_ACCESSED != 0 {
+        *e &= !(ACCESSED | DIRTY);
+    }
+    if flags & access_flags::CLEAR_DIRTY != 0 {
+        *e &= !DIRTY;
+    }
+    if flags & access_flags::SET_ACCESSED != 0 {
+        *e |= ACCESSED;
+    }
+    if flags & access_flags::SET_DIRTY != 0 {
+        *e |= ACCESSED | DIRTY;
+    }
+    state
 }

@@ -117,15 +117,18 @@ pub(super) fn access_states(
     let range = reps(st, c);
     let p = st.partition(i.partition_id).map_err(|s| bad(s, c))?;
     require(p, &[State::Initialized], c)?;
-    for r in range.clone() {
-        let Some(gfn) = i
-            .gpa_page_number
-            .checked_add(r as u64)
-            .filter(|g| *g < GFN_LIMIT)
-        else {
-            return Err((status::INVALID_PARAMETER, r));
-        };
-        out[r] = p.gpa.access_state(gfn, i.flags);
+    // Pages past the GPA space fail at the first of them, after the ones before it.
+    let valid = GFN_LIMIT.saturating_sub(i.gpa_page_number);
+    let end = range.end.min(usize::try_from(valid).unwrap_or(usize::MAX));
+    if range.start < end {
+        p.gpa.access_states(
+            i.gpa_page_number + range.start as u64,
+            i.flags,
+            &mut out[range.start..end],
+        );
+    }
+    if end < range.end {
+        return Err((status::INVALID_PARAMETER, end.max(range.start)));
     }
     Ok(range.end)
 }
