@@ -109,16 +109,25 @@ impl Pinned {
 }
 
 impl Pinned {
-    /// Whether pages `i..i + 512`, whose PFNs are `run`, are one 2M folio, in order.
-    fn huge_at(&self, i: usize, run: &[u64]) -> bool {
-        if run.len() != PAGES_PER_LARGE_PAGE as usize {
-            return false;
-        }
-        // SAFETY: By the type invariant `pages[i]` is a pinned page.
-        let order = unsafe { crate::mshv_ffi::folio_order(self.pages[i].cast()) };
-        run[0] % PAGES_PER_LARGE_PAGE == 0
-            && order >= 9
-            && run.iter().enumerate().all(|(k, &p)| p == run[0] + k as u64)
+    /// The head PFN of pages `i..i + 512` if they are one 2M-aligned piece of a folio of 2M or
+    /// more, in order. Pointers are compared, not PFNs: a folio's `struct page`s are
+    /// contiguous, and a 2M-aligned page of a folio of order 9 or more starts 512 pages of it,
+    /// so `pages[i] + k` is the folio's page of PFN `head + k`.
+    fn huge_at(&self, i: usize) -> Option<u64> {
+        let run = self.pages.get(i..i + PAGES_PER_LARGE_PAGE as usize)?;
+        let head = run[0];
+        // SAFETY: By the type invariant `head` is a pinned page.
+        let (order, pfn) = unsafe {
+            (
+                crate::mshv_ffi::folio_order(head.cast()),
+                crate::mshv_ffi::raw_page_pfn(head.cast()),
+            )
+        };
+        // No early exit: the compiler may unroll it.
+        let in_order = run.iter().enumerate().fold(0, |diff, (k, &p)| {
+            diff | (p as usize ^ head.wrapping_add(k) as usize)
+        }) == 0;
+        (order >= 9 && pfn % PAGES_PER_LARGE_PAGE == 0 && in_order).then_some(pfn)
     }
 }
 
@@ -306,10 +315,9 @@ impl Region {
                 return Ok(());
             }
         };
-        // A 2M guest page's worth of PFNs at a time, gathered into runs of alike pages (2M
-        // or 4K) of at most a few hypercalls each: no array for the whole region.
+        // A 2M guest page at a time, gathered into runs of alike pages (2M or 4K) of at most
+        // a few hypercalls each: no PFN array for the whole region.
         let n = pinned.len();
-        let mut win = KVVec::with_capacity(PAGES_PER_LARGE_PAGE as usize, GFP_KERNEL)?;
         let mut run = KVVec::with_capacity(RUN_MAX, GFP_KERNEL)?;
         let (mut run_start, mut run_large) = (0, false);
         let base = (self.guest_pfn, self.map_flags);
@@ -332,12 +340,12 @@ impl Region {
         while i < n {
             let g = self.guest_pfn + i as u64;
             let w = ((PAGES_PER_LARGE_PAGE - g % PAGES_PER_LARGE_PAGE) as usize).min(n - i);
-            win.clear();
-            if let Err(e) = pinned.pfns_into(i..i + w, &mut win) {
-                let _ = unmap_runs(runs, hv, pt, base.0);
-                return Err(e);
-            }
-            if large && g % PAGES_PER_LARGE_PAGE == 0 && pinned.huge_at(i, &win) {
+            let huge = if large && g % PAGES_PER_LARGE_PAGE == 0 {
+                pinned.huge_at(i)
+            } else {
+                None
+            };
+            if let Some(head) = huge {
                 if !run.is_empty() && (!run_large || run.len() == RUN_MAX) {
                     flush(&mut run, run_start, run_large)?;
                 }
@@ -345,20 +353,24 @@ impl Region {
                     (run_start, run_large) = (i, true);
                 }
                 // Cannot fail: the run has room (flushed when full).
-                let _ = run.push_within_capacity(win[0]);
+                let _ = run.push_within_capacity(head);
             } else {
                 if run_large && !run.is_empty() {
                     flush(&mut run, run_start, run_large)?;
                 }
-                // 4K pages fill runs exactly: whole hypercalls of 509.
+                // 4K pages fill runs exactly: whole hypercalls of 509. Their PFNs go straight
+                // into the run.
                 let mut k = 0;
                 while k < w {
                     if run.is_empty() {
                         (run_start, run_large) = (i + k, false);
                     }
                     let take = (w - k).min(RUN_MAX - run.len());
-                    // Allocates nothing: `take` is at most the room left.
-                    run.extend_from_slice(&win[k..k + take], GFP_KERNEL)?;
+                    // Allocates nothing: the run has room for `take` more.
+                    if let Err(e) = pinned.pfns_into(i + k..i + k + take, &mut run) {
+                        let _ = unmap_runs(runs, hv, pt, base.0);
+                        return Err(e);
+                    }
                     k += take;
                     if run.len() == RUN_MAX {
                         flush(&mut run, run_start, run_large)?;
