@@ -136,6 +136,21 @@ fn creation_flags(pt_flags: u64) -> u64 {
 }
 
 /// Checks the fields the v1 and v2 arguments share.
+/// Packs up to 8 access state bytes into a bitmap byte: bit `k` set when `states[k]` has a
+/// bit of `mask`. Eight clean pages (the common case) are one word test.
+fn pack_states(states: &[u8], mask: u8) -> u8 {
+    if let Ok(word) = <[u8; 8]>::try_from(states) {
+        if u64::from_ne_bytes(word) & (u64::from(mask) * 0x0101_0101_0101_0101) == 0 {
+            return 0;
+        }
+    }
+    states
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| **s & mask != 0)
+        .fold(0, |b, (k, _)| b | (1 << k))
+}
+
 fn check_v1(flags: u64, isolation: u64) -> Result {
     if flags & !pt::FLAGS_MASK != 0 || isolation >= pt::ISOLATION_COUNT {
         return Err(EINVAL);
@@ -463,11 +478,8 @@ impl Partition {
             self.hv
                 .get_gpa_access_states(self.id, a.gpap_base + done as u64, flags, states)?;
             let bits = &mut bits[..n.div_ceil(8)];
-            bits.fill(0);
-            for (i, s) in states.iter().enumerate() {
-                if s & mask != 0 {
-                    bits[i / 8] |= 1 << (i % 8);
-                }
+            for (b, s) in bits.iter_mut().zip(states.chunks(8)) {
+                *b = pack_states(s, mask);
             }
             writer.write_slice(bits)?;
             done += n;
@@ -650,3 +662,23 @@ impl mshv_fd::FdObject for Partition {
 
 /// The partition fd's operations.
 pub(crate) static PARTITION_FOPS: FileOps = mshv_fd::fops::<Partition>(false);
+
+#[kunit_tests(mshv_partition)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pack_states_word_and_tail() {
+        let d = access_state::DIRTY;
+        let a = access_state::ACCESSED;
+        assert_eq!(pack_states(&[0; 8], d), 0);
+        // Accessed but not dirty: no bit for the dirty bitmap, every bit for the accessed one.
+        assert_eq!(pack_states(&[a; 8], d), 0);
+        assert_eq!(pack_states(&[a; 8], a), 0xff);
+        assert_eq!(pack_states(&[0, 0, 0, 0, 0, 0, 0, a | d], d), 0x80);
+        assert_eq!(pack_states(&[a | d, 0, a | d, 0, 0, 0, 0, 0], d), 0x05);
+        // A short tail (the bitmap's last byte).
+        assert_eq!(pack_states(&[0, a | d, a], a), 0x06);
+        assert_eq!(pack_states(&[], a), 0);
+    }
+}
