@@ -6,8 +6,9 @@
 //!
 //! - [`Control`] encodes the control word (call code, fast bit, variable-header size, rep count
 //!   and start) and [`HvResult`] decodes the result (status, reps completed);
-//! - each CPU has an input and an output page, used only with interrupts off ([`IrqSave`]), zeroed
-//!   before use; the guard restores interrupts on every path;
+//! - each CPU has an input and an output page, used only with interrupts off ([`IrqSave`]);
+//!   a call finds both zero past its own input and output; the guard restores interrupts on
+//!   every path;
 //! - rep hypercalls are re-issued from reps-completed until done or stopped by a status;
 //! - a shortage of hypervisor memory is answered by depositing pages and retrying, a bounded
 //!   number of times ([`MAX_DEPOSIT_ROUNDS`]), with a clear error when the bound is hit;
@@ -19,7 +20,13 @@
 // it, so in the production build most of it is not used yet.
 #![cfg_attr(not(mshv_sim), expect(dead_code))]
 
-use core::ptr::NonNull;
+use core::{
+    ptr::NonNull,
+    sync::atomic::{
+        AtomicUsize,
+        Ordering, //
+    },
+};
 
 use kernel::{
     cpu::{
@@ -277,12 +284,16 @@ impl Shortage {
 /// # Invariants
 ///
 /// `input` and `output` are the direct-map addresses of `_pages[0]` and `_pages[1]`, and `*_pa`
-/// their physical addresses.
+/// their physical addresses. The input page is zero from byte `input_used` on; the output page
+/// is zero.
 struct PagePair {
     input: NonNull<u8>,
     output: NonNull<u8>,
     input_pa: u64,
     output_pa: u64,
+    /// Bytes of the input page the last call wrote (only its own CPU touches it, with the pair
+    /// held).
+    input_used: AtomicUsize,
     _pages: [Page; 2],
 }
 
@@ -294,12 +305,13 @@ impl PagePair {
         ];
         let input = mshv_ffi::page_address(&pages[0]);
         let output = mshv_ffi::page_address(&pages[1]);
-        // INVARIANT: The addresses are those of the two pages just allocated.
+        // INVARIANT: The addresses are those of the two pages just allocated, both zeroed.
         Ok(Self {
             input,
             output,
             input_pa: mshv_ffi::virt_to_phys(input.as_ptr()),
             output_pa: mshv_ffi::virt_to_phys(output.as_ptr()),
+            input_used: AtomicUsize::new(0),
             _pages: pages,
         })
     }
@@ -383,6 +395,14 @@ impl PageIo<'_> {
             put(&mut self.input()[..], len, *p);
             len += p.len();
         }
+        // Past this input the page must be zero: clear what a longer call left there. Calls of
+        // one length in a row (a map's batches) clear nothing.
+        let used = self.pages.input_used.load(Ordering::Relaxed);
+        if used > len {
+            self.input()[len..used].fill(0);
+        }
+        // INVARIANT: The page is zero from `len` on.
+        self.pages.input_used.store(len, Ordering::Relaxed);
         self.output()[..out.len()].copy_from_slice(out);
         // SAFETY: The pages are ours for the life of `self` (type invariant) and no reference
         // to them is alive across the call.
@@ -391,8 +411,7 @@ impl PageIo<'_> {
                 .call(c.raw(), self.pages.input_pa, self.pages.output_pa)
         };
         out.copy_from_slice(&self.output()[..out.len()]);
-        // Leave the pages as they were found: zero.
-        self.input()[..len].fill(0);
+        // INVARIANT: The output page goes back to zero.
         let n = out.len();
         self.output()[..n].fill(0);
         HvResult::from_raw(r)
