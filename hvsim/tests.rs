@@ -326,6 +326,56 @@ mod t {
     }
 
     #[test]
+    fn gpa_map_charges_tables_as_a_hypervisor_would() -> Result {
+        let hv = hv()?;
+        let pt = initialized(&hv)?;
+        let (_keep, pfns) = pages(1)?;
+        let head = pfns[0] & !511;
+        let rw = map_flags::READABLE | map_flags::WRITABLE;
+        let large = rw | map_flags::LARGE_PAGE;
+        let used = |hv: &Hv| hv.sim().partition(pt).unwrap().used - INIT_PAGES;
+        // 2M pages: a directory page for their 1 GiB, no table.
+        hv.map_gpa_pages(pt, 0x200, large, &[head])?;
+        assert_eq!(used(&hv), 1);
+        hv.map_gpa_pages(pt, 0x400, large, &[head])?;
+        assert_eq!(used(&hv), 1);
+        // 4K pages: a table page for their 2M, once.
+        hv.map_gpa_pages(pt, 0x600, rw, &[pfns[0], pfns[0]])?;
+        assert_eq!(used(&hv), 2);
+        // A 4K page over a 2M page's chunk needs that chunk's table; a 2M page over it again
+        // gives the table back.
+        hv.map_gpa_pages(pt, 0x205, rw, &pfns[..1])?;
+        assert_eq!(used(&hv), 3);
+        hv.map_gpa_pages(pt, 0x200, large, &[head])?;
+        assert_eq!(used(&hv), 2);
+        // Access states go chunk by chunk: from inside an unmapped chunk, across boundaries.
+        assert!(hv.sim().touch(pt, 0x3ff, true));
+        assert!(hv.sim().touch(pt, 0x400, false));
+        let mut st = KVec::from_elem(0u8, 0x520, GFP_KERNEL)?;
+        hv.get_gpa_access_states(pt, 0x100, 0, &mut st)?;
+        for (k, s) in st.iter().enumerate() {
+            let want = match 0x100 + k {
+                0x3ff => access_state::ACCESSED | access_state::DIRTY,
+                0x400 => access_state::ACCESSED,
+                _ => 0,
+            };
+            assert_eq!(*s, want);
+        }
+        // Another 1 GiB: its directory and a table.
+        hv.map_gpa_pages(pt, 0x40005, rw, &pfns[..1])?;
+        assert_eq!(used(&hv), 4);
+        hv.unmap_gpa_pages(pt, 0x40005, 1, false)?;
+        assert_eq!(used(&hv), 2);
+        hv.unmap_gpa_pages(pt, 0x600, 2, false)?;
+        assert_eq!(used(&hv), 1);
+        hv.unmap_gpa_pages(pt, 0x200, 2, true)?;
+        assert_eq!(used(&hv), 0);
+        teardown(&hv, pt)?;
+        assert!(drained(&hv));
+        Ok(())
+    }
+
+    #[test]
     fn rep_calls_restart_from_reps_completed() -> Result {
         let hv = hv()?;
         let pt = initialized(&hv)?;
