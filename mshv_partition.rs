@@ -135,7 +135,6 @@ fn creation_flags(pt_flags: u64) -> u64 {
     f
 }
 
-/// Checks the fields the v1 and v2 arguments share.
 /// Packs up to 8 access state bytes into a bitmap byte: bit `k` set when `states[k]` has a
 /// bit of `mask`. Eight clean pages (the common case) are one word test.
 fn pack_states(states: &[u8], mask: u8) -> u8 {
@@ -151,6 +150,7 @@ fn pack_states(states: &[u8], mask: u8) -> u8 {
         .fold(0, |b, (k, _)| b | (1 << k))
 }
 
+/// Checks the fields the v1 and v2 arguments share.
 fn check_v1(flags: u64, isolation: u64) -> Result {
     if flags & !pt::FLAGS_MASK != 0 || isolation >= pt::ISOLATION_COUNT {
         return Err(EINVAL);
