@@ -101,6 +101,8 @@ key=$({
 KBUILD=$MSHV_CACHE/kernel/$key
 
 if [ -f "$KBUILD/.mshv-complete" ]; then
+	# Used now: the pruning below keeps the builds used last.
+	touch "$KBUILD/.mshv-complete"
 	echo "$KBUILD"
 	exit 0
 fi
@@ -149,14 +151,17 @@ kmake -j"$JOBS" >&2
 log "kernel built in $(($(date +%s) - start)) s"
 touch "$KBUILD/.mshv-complete"
 
-# Keep the two newest complete builds of each profile (a few hundred MB each); a build that
-# never completed goes once it is a day old.
+# Keep the two complete builds of each profile used last (a few hundred MB each), never the
+# one just built; a build that never completed goes once it is a day old.
 for p in debug bench; do
+	keep=2
+	[ "$p" != "$PROFILE" ] || keep=1
 	for d in "$MSHV_CACHE"/kernel/*/; do
 		[ -f "$d.mshv-complete" ] || continue
+		[ "${d%/}" != "$KBUILD" ] || continue
 		[ "$(cat "$d.mshv-profile" 2>/dev/null || echo debug)" = "$p" ] || continue
-		echo "$(stat -c %Y "$d.mshv-complete") $d"
-	done | sort -rn | tail -n +3 | cut -d' ' -f2- | xargs -r rm -rf
+		printf '%s %s\0' "$(stat -c %Y "$d.mshv-complete")" "${d%/}"
+	done | sort -z -rn | tail -z -n +$((keep + 1)) | cut -z -d' ' -f2- | xargs -0 -r rm -rf
 done
 find "$MSHV_CACHE/kernel" -mindepth 1 -maxdepth 1 -type d -mmin +1440 \
 	'!' -exec test -e '{}/.mshv-complete' ';' -exec rm -rf '{}' +
