@@ -203,6 +203,55 @@ impl GpaMap {
         Ok(())
     }
 
+    /// Maps the 2M chunk at `gfn` (2M-aligned) as one 2M page from head `pfn` (`None`: no
+    /// pages, for a no-access mapping) with `flags`, replacing what was there: one lookup,
+    /// where entry by entry would be 512.
+    pub(crate) fn map_large(
+        &mut self,
+        gfn: u64,
+        pfn: Option<u64>,
+        flags: u32,
+        pool: &mut Pool,
+    ) -> Result<(), u16> {
+        if gfn >= GFN_LIMIT || gfn % CHUNK != 0 || pfn.is_some_and(|p| p > PFN_MASK - CHUNK) {
+            return Err(status::INVALID_PARAMETER);
+        }
+        let key = gfn / CHUNK;
+        if self.chunks.get(&key).is_none() {
+            self.add_chunk(key, pool)?;
+        }
+        // PANIC: The chunk was found or made above.
+        let c = self.chunks.get_mut(&key).expect("chunk exists");
+        let head = MAPPED | (pack_flags(flags) << FLAGS_SHIFT);
+        for (k, e) in (0u64..).zip(c.e.iter_mut()) {
+            if *e & MAPPED == 0 {
+                self.mapped += 1;
+            }
+            // As in `map`: what the guest did to each page stays.
+            *e = head | (*e & (ACCESSED | DIRTY)) | pfn.map_or(0, |p| p + k);
+        }
+        c.mapped = CHUNK as u16;
+        // No 4K page is left: the table goes.
+        if c.small != 0 {
+            c.small = 0;
+            pool.release(1);
+        }
+        Ok(())
+    }
+
+    /// Unmaps the whole 2M chunk at `gfn` (2M-aligned), whatever is mapped in it.
+    pub(crate) fn unmap_large(&mut self, gfn: u64, pool: &mut Pool) {
+        let key = gfn / CHUNK;
+        let Some(c) = self.chunks.get_mut(&key) else {
+            return;
+        };
+        self.mapped -= u64::from(c.mapped);
+        if c.small != 0 {
+            pool.release(1);
+        }
+        self.remove_chunk(key, pool);
+    }
+
     /// Unmaps `gfn` (nothing happens if it is not mapped).
     pub(crate) fn unmap(&mut self, gfn: u64, pool: &mut Pool) {
         let key = gfn / CHUNK;

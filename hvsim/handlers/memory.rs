@@ -62,12 +62,14 @@ pub(super) fn map_gpa(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8])
         else {
             return Err((status::INVALID_PARAMETER, r));
         };
-        for k in 0..step {
-            let pfn = if no_access { 0 } else { pfn + k };
-            p.gpa
-                .map(gfn + k, pfn, i.flags, &mut p.pool)
-                .map_err(|s| (s, r))?;
-        }
+        let mapped = if large {
+            let head = (!no_access).then_some(pfn);
+            p.gpa.map_large(gfn, head, i.flags, &mut p.pool)
+        } else {
+            let pfn = if no_access { 0 } else { pfn };
+            p.gpa.map(gfn, pfn, i.flags, &mut p.pool)
+        };
+        mapped.map_err(|s| (s, r))?;
     }
     Ok(range.end)
 }
@@ -94,8 +96,10 @@ pub(super) fn unmap_gpa(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8
             return Err((status::INVALID_PARAMETER, r));
         };
         // Unmapping a page that is not mapped is not an error here.
-        for k in 0..step {
-            p.gpa.unmap(gfn + k, &mut p.pool);
+        if large {
+            p.gpa.unmap_large(gfn, &mut p.pool);
+        } else {
+            p.gpa.unmap(gfn, &mut p.pool);
         }
     }
     Ok(range.end)
