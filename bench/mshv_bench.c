@@ -183,8 +183,8 @@ static void map_bench(int mshv, bool huge, bool pinned)
 	double floor = 1e9, driver = 1e9, t = 0, hv = 0;
 	int round;
 
-	/* The best of three of each, floor and driver, alternating. */
-	for (round = 0; round < 3; round++) {
+	/* The best of seven of each, floor and driver, alternating. */
+	for (round = 0; round < 7; round++) {
 		double f = pin_floor(m), t0, h0, rt, rh;
 		long c0;
 
