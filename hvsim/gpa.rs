@@ -75,6 +75,9 @@ struct Chunk {
     mapped: u16,
     /// Entries mapped as 4K pages: while there are any, the chunk holds a page table page.
     small: u16,
+    /// Entries with the accessed or dirty bit: a chunk without any answers its access states
+    /// at once.
+    touched: u16,
 }
 
 /// The GPA map.
@@ -116,6 +119,7 @@ impl GpaMap {
                     e,
                     mapped: 0,
                     small: 0,
+                    touched: 0,
                 };
                 self.chunks
                     .try_create_and_insert(key, c, GFP_ATOMIC)
@@ -268,6 +272,9 @@ impl GpaMap {
                 pool.release(1);
             }
         }
+        if *e & (ACCESSED | DIRTY) != 0 {
+            c.touched -= 1;
+        }
         *e = 0;
         c.mapped -= 1;
         self.mapped -= 1;
@@ -276,23 +283,26 @@ impl GpaMap {
         }
     }
 
-    fn entry_mut(&mut self, gfn: u64) -> Option<&mut u64> {
+    /// The chunk of `gfn` and the index of its entry there, if it is mapped.
+    fn entry_mut(&mut self, gfn: u64) -> Option<(&mut Chunk, usize)> {
         let c = self.chunks.get_mut(&(gfn / CHUNK))?;
-        Some(&mut c.e[(gfn % CHUNK) as usize]).filter(|e| **e & MAPPED != 0)
+        let i = (gfn % CHUNK) as usize;
+        (c.e[i] & MAPPED != 0).then_some((c, i))
     }
 
     /// The mapping of `gfn`: (PFN, flags).
     pub(crate) fn lookup(&mut self, gfn: u64) -> Option<(u64, u32)> {
-        let e = *self.entry_mut(gfn)?;
+        let (c, i) = self.entry_mut(gfn)?;
+        let e = c.e[i];
         Some((e & PFN_MASK, unpack_flags(e)))
     }
 
     /// A guest access: false when the page is unmapped or the access is not allowed.
     pub(crate) fn touch(&mut self, gfn: u64, write: bool) -> bool {
-        let Some(e) = self.entry_mut(gfn) else {
+        let Some((c, i)) = self.entry_mut(gfn) else {
             return false;
         };
-        let flags = unpack_flags(*e);
+        let flags = unpack_flags(c.e[i]);
         let need = if write {
             map_flags::WRITABLE
         } else {
@@ -301,7 +311,10 @@ impl GpaMap {
         if flags & map_flags::NO_ACCESS != 0 || flags & need == 0 {
             return false;
         }
-        *e |= ACCESSED | if write { DIRTY } else { 0 };
+        if c.e[i] & (ACCESSED | DIRTY) == 0 {
+            c.touched += 1;
+        }
+        c.e[i] |= ACCESSED | if write { DIRTY } else { 0 };
         true
     }
 
@@ -314,13 +327,24 @@ impl GpaMap {
             let off = (g % CHUNK) as usize;
             let n = (CHUNK as usize - off).min(states.len() - done);
             let out = &mut states[done..done + n];
+            let sets = flags & (access_flags::SET_ACCESSED | access_flags::SET_DIRTY) != 0;
             match self.chunks.get_mut(&(g / CHUNK)) {
-                None => out.fill(0),
-                Some(c) => {
+                // Nothing accessed there, and nothing to set: all zero, nothing to clear.
+                Some(c) if c.touched != 0 || sets => {
                     for (o, e) in out.iter_mut().zip(&mut c.e[off..off + n]) {
+                        let was = *e & (ACCESSED | DIRTY) != 0;
                         *o = access_state(e, flags);
+                        let is = *e & (ACCESSED | DIRTY) != 0;
+                        if was != is {
+                            if is {
+                                c.touched += 1;
+                            } else {
+                                c.touched -= 1;
+                            }
+                        }
                     }
                 }
+                _ => out.fill(0),
             }
             done += n;
         }

@@ -351,8 +351,13 @@ mod t {
         // Access states go chunk by chunk: from inside an unmapped chunk, across boundaries.
         assert!(hv.sim().touch(pt, 0x3ff, true));
         assert!(hv.sim().touch(pt, 0x400, false));
-        let mut st = KVec::from_elem(0u8, 0x520, GFP_KERNEL)?;
+        // With early returns: each re-issue keeps the states of the reps before it.
+        let mut st = KVec::from_elem(0x55u8, 0x520, GFP_KERNEL)?;
+        hv.sim().set_partial_reps(0x9e37_79b9_7f4a_7c15);
+        let before = hv.sim().calls(code::GET_GPA_PAGES_ACCESS_STATES);
         hv.get_gpa_access_states(pt, 0x100, 0, &mut st)?;
+        assert!(hv.sim().calls(code::GET_GPA_PAGES_ACCESS_STATES) - before > 1);
+        hv.sim().set_partial_reps(0);
         for (k, s) in st.iter().enumerate() {
             let want = match 0x100 + k {
                 0x3ff => access_state::ACCESSED | access_state::DIRTY,
@@ -361,6 +366,13 @@ mod t {
             };
             assert_eq!(*s, want);
         }
+        // Cleared, a chunk answers at once; touched again, it reports the page again.
+        hv.get_gpa_access_states(pt, 0x100, access_flags::CLEAR_ACCESSED, &mut st)?;
+        hv.get_gpa_access_states(pt, 0x100, 0, &mut st)?;
+        assert!(st.iter().all(|s| *s == 0));
+        assert!(hv.sim().touch(pt, 0x3ff, false));
+        hv.get_gpa_access_states(pt, 0x3ff, 0, &mut st[..2])?;
+        assert_eq!(st[..2], [access_state::ACCESSED, 0]);
         // Another 1 GiB: its directory and a table.
         hv.map_gpa_pages(pt, 0x40005, rw, &pfns[..1])?;
         assert_eq!(used(&hv), 4);
