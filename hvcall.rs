@@ -387,9 +387,10 @@ impl PageIo<'_> {
         unsafe { &mut *self.pages.output.as_ptr().cast() }
     }
 
-    /// Issues a hypercall whose input is `parts` laid end to end. The first `out.len()` bytes
-    /// of the output page start as `out` and come back into it.
-    fn issue(&mut self, c: Control, parts: &[&[u8]], out: &mut [u8]) -> HvResult {
+    /// Issues a hypercall whose input is `parts` laid end to end. The output page starts
+    /// zero; its bytes `from..out.len()` come back into `out` (a re-issued rep call keeps the
+    /// output of the reps done before, `out[..from]`).
+    fn issue(&mut self, c: Control, parts: &[&[u8]], out: &mut [u8], from: usize) -> HvResult {
         let mut len = 0;
         for p in parts {
             put(&mut self.input()[..], len, *p);
@@ -403,17 +404,18 @@ impl PageIo<'_> {
         }
         // INVARIANT: The page is zero from `len` on.
         self.pages.input_used.store(len, Ordering::Relaxed);
-        self.output()[..out.len()].copy_from_slice(out);
         // SAFETY: The pages are ours for the life of `self` (type invariant) and no reference
         // to them is alive across the call.
         let r = unsafe {
             self.leaf
                 .call(c.raw(), self.pages.input_pa, self.pages.output_pa)
         };
-        out.copy_from_slice(&self.output()[..out.len()]);
-        // INVARIANT: The output page goes back to zero.
         let n = out.len();
-        self.output()[..n].fill(0);
+        let from = from.min(n);
+        out[from..].copy_from_slice(&self.output()[from..n]);
+        // INVARIANT: The output page goes back to zero (the hypervisor writes only the output
+        // of the reps it completes).
+        self.output()[from..n].fill(0);
         HvResult::from_raw(r)
     }
 }
@@ -435,7 +437,9 @@ fn issue_reps(
         let Some(c) = base.rep(count, done) else {
             break (done, Err(HvError(status::INVALID_HYPERCALL_INPUT)));
         };
-        let r = io.issue(c, parts, out);
+        // The output of reps `..done` came back with the earlier issues.
+        let from = out.len().checked_div(count).unwrap_or(0) * done;
+        let r = io.issue(c, parts, out, from);
         if count == 0 {
             break (0, r.ok());
         }
@@ -505,7 +509,7 @@ impl Hv {
     /// A simple hypercall with memory input and no output.
     pub(crate) fn call<I: AsBytes>(&self, code: u16, input: &I) -> Result<(), HvError> {
         self.with_pages(Hold::IrqOff, |io| {
-            io.issue(Control::new(code), &[AsBytes::as_bytes(input)], &mut [])
+            io.issue(Control::new(code), &[AsBytes::as_bytes(input)], &mut [], 0)
         })
         .ok()
     }
@@ -539,7 +543,7 @@ impl Hv {
         let mut buf = [0u8; 64];
         let out = &mut buf[..core::mem::size_of::<O>()];
         self.with_pages(hold, |io| {
-            io.issue(Control::new(code), &[AsBytes::as_bytes(input)], out)
+            io.issue(Control::new(code), &[AsBytes::as_bytes(input)], out, 0)
         })
         .ok()?;
         // PANIC: `out` has the size of `O`.
