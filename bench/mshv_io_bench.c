@@ -31,7 +31,7 @@
 #define PORT	0x3000
 #define MMIO	0x10000
 #define WRITES	200
-#define ROUNDS	7
+#define ROUNDS	21
 
 /* mov $PORT,%dx; mov $0,%al; 1: out %al,(%dx); inc %al; cmp $WRITES,%al; jnz 1b; hlt */
 static const __u8 pio[] = {
