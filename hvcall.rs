@@ -7,8 +7,9 @@
 //! - [`Control`] encodes the control word (call code, fast bit, variable-header size, rep count
 //!   and start) and [`HvResult`] decodes the result (status, reps completed);
 //! - each CPU has an input and an output page, used only with interrupts off ([`IrqSave`]);
-//!   a call finds both zero past its own input and output; the guard restores interrupts on
-//!   every path;
+//!   a call finds the input page zero past its own input, and gets back from the output page
+//!   only bytes it set or cleared before the call or the hypervisor wrote during it; the guard
+//!   restores interrupts on every path;
 //! - rep hypercalls are re-issued from reps-completed until done or stopped by a status;
 //! - a shortage of hypervisor memory is answered by depositing pages and retrying, a bounded
 //!   number of times ([`MAX_DEPOSIT_ROUNDS`]), with a clear error when the bound is hit;
@@ -284,8 +285,7 @@ impl Shortage {
 /// # Invariants
 ///
 /// `input` and `output` are the direct-map addresses of `_pages[0]` and `_pages[1]`, and `*_pa`
-/// their physical addresses. The input page is zero from byte `input_used` on; the output page
-/// is zero.
+/// their physical addresses. The input page is zero from byte `input_used` on.
 struct PagePair {
     input: NonNull<u8>,
     output: NonNull<u8>,
@@ -387,10 +387,18 @@ impl PageIo<'_> {
         unsafe { &mut *self.pages.output.as_ptr().cast() }
     }
 
-    /// Issues a hypercall whose input is `parts` laid end to end. The output page starts
-    /// zero; its bytes `from..out.len()` come back into `out` (a re-issued rep call keeps the
-    /// output of the reps done before, `out[..from]`).
-    fn issue(&mut self, c: Control, parts: &[&[u8]], out: &mut [u8], from: usize) -> HvResult {
+    /// Issues a hypercall whose input is `parts` laid end to end; output bytes come back into
+    /// `out`. With `from`, bytes `from..out.len()` are cleared before the call and come back
+    /// (a re-issued rep call's `out[..from]` holds the reps done before); without, the page
+    /// starts as all of `out` and all of it comes back (for outputs of any layout). Either
+    /// way nothing an earlier call left in the page comes back.
+    fn issue(
+        &mut self,
+        c: Control,
+        parts: &[&[u8]],
+        out: &mut [u8],
+        from: Option<usize>,
+    ) -> HvResult {
         let mut len = 0;
         for p in parts {
             put(&mut self.input()[..], len, *p);
@@ -404,25 +412,34 @@ impl PageIo<'_> {
         }
         // INVARIANT: The page is zero from `len` on.
         self.pages.input_used.store(len, Ordering::Relaxed);
+        let n = out.len();
+        let from = match from {
+            Some(from) => {
+                let from = from.min(n);
+                self.output()[from..n].fill(0);
+                from
+            }
+            None => {
+                self.output()[..n].copy_from_slice(out);
+                0
+            }
+        };
         // SAFETY: The pages are ours for the life of `self` (type invariant) and no reference
         // to them is alive across the call.
         let r = unsafe {
             self.leaf
                 .call(c.raw(), self.pages.input_pa, self.pages.output_pa)
         };
-        let n = out.len();
-        let from = from.min(n);
         out[from..].copy_from_slice(&self.output()[from..n]);
-        // INVARIANT: The output page goes back to zero (the hypervisor writes only the output
-        // of the reps it completes).
-        self.output()[from..n].fill(0);
         HvResult::from_raw(r)
     }
 }
 
 /// Issues `base` for reps `start..count` (a simple call when `count` is 0), re-issuing from
 /// reps-completed while the hypervisor returns early with success. `out` is the output
-/// bytes, kept across the re-issues. Returns the reps completed and how the last issue ended.
+/// bytes, kept across the re-issues; `per_rep` when they are `count` elements of one size.
+/// Returns the reps completed and how the last issue ended.
+#[expect(clippy::too_many_arguments)]
 fn issue_reps(
     io: &mut PageIo<'_>,
     code: u16,
@@ -431,14 +448,16 @@ fn issue_reps(
     out: &mut [u8],
     count: usize,
     start: usize,
+    per_rep: bool,
 ) -> (usize, Result<(), HvError>) {
     let mut done = start;
     loop {
         let Some(c) = base.rep(count, done) else {
             break (done, Err(HvError(status::INVALID_HYPERCALL_INPUT)));
         };
-        // The output of reps `..done` came back with the earlier issues.
-        let from = out.len().checked_div(count).unwrap_or(0) * done;
+        // The output of reps `..done` came back with the earlier issues: only the rest is
+        // cleared and copied (output of another layout goes whole both ways).
+        let from = per_rep.then(|| out.len().checked_div(count).unwrap_or(0) * done);
         let r = io.issue(c, parts, out, from);
         if count == 0 {
             break (0, r.ok());
@@ -509,7 +528,12 @@ impl Hv {
     /// A simple hypercall with memory input and no output.
     pub(crate) fn call<I: AsBytes>(&self, code: u16, input: &I) -> Result<(), HvError> {
         self.with_pages(Hold::IrqOff, |io| {
-            io.issue(Control::new(code), &[AsBytes::as_bytes(input)], &mut [], 0)
+            io.issue(
+                Control::new(code),
+                &[AsBytes::as_bytes(input)],
+                &mut [],
+                Some(0),
+            )
         })
         .ok()
     }
@@ -543,7 +567,12 @@ impl Hv {
         let mut buf = [0u8; 64];
         let out = &mut buf[..core::mem::size_of::<O>()];
         self.with_pages(hold, |io| {
-            io.issue(Control::new(code), &[AsBytes::as_bytes(input)], out, 0)
+            io.issue(
+                Control::new(code),
+                &[AsBytes::as_bytes(input)],
+                out,
+                Some(0),
+            )
         })
         .ok()?;
         // PANIC: `out` has the size of `O`.
@@ -600,14 +629,15 @@ impl Hv {
             AsBytes::as_bytes(input),
         ];
         self.with_pages(Hold::IrqOff, |io| {
-            issue_reps(io, code, base, &parts, out, count, start)
+            // `fits` checked that the output is `count` elements (or none).
+            issue_reps(io, code, base, &parts, out, count, start, true)
         })
     }
 
     /// A hypercall from userspace (`MSHV_ROOT_HVCALL`): `input` as it is, `reps` reps (0 for a
     /// simple call) from `start`; `output` receives the output page's first bytes (and is what
-    /// the output page starts as, so the output of reps completed earlier is kept). Returns the
-    /// reps completed and how the last issue ended.
+    /// the output page starts as, so the output of reps completed earlier is kept, whatever
+    /// its layout). Returns the reps completed and how the last issue ended.
     pub(crate) fn passthrough(
         &self,
         code: u16,
@@ -624,7 +654,7 @@ impl Hv {
             return (start, Err(HvError(status::INVALID_HYPERCALL_INPUT)));
         }
         self.with_pages(Hold::IrqOff, |io| {
-            issue_reps(io, code, base, &[input], output, reps, start)
+            issue_reps(io, code, base, &[input], output, reps, start, false)
         })
     }
 
