@@ -110,9 +110,10 @@ impl Pinned {
 
 impl Pinned {
     /// The head PFN of pages `i..i + 512` if they are one 2M-aligned piece of a folio of 2M or
-    /// more, in order. Pointers are compared, not PFNs: a folio's `struct page`s are
-    /// contiguous, and a 2M-aligned page of a folio of order 9 or more starts 512 pages of it,
-    /// so `pages[i] + k` is the folio's page of PFN `head + k`.
+    /// more, in order. Pointers are compared, not PFNs: a 2M-aligned page of a folio of order 9
+    /// or more starts 512 pages of it, whose `struct page`s are contiguous in the memory map (a
+    /// 2M block never crosses a memory section), so `pages[i] + k` is the page of PFN
+    /// `head + k`.
     fn huge_at(&self, i: usize) -> Option<u64> {
         let run = self.pages.get(i..i + PAGES_PER_LARGE_PAGE as usize)?;
         let head = run[0];

@@ -217,7 +217,7 @@ impl GpaMap {
         flags: u32,
         pool: &mut Pool,
     ) -> Result<(), u16> {
-        if gfn >= GFN_LIMIT || gfn % CHUNK != 0 || pfn.is_some_and(|p| p > PFN_MASK - CHUNK) {
+        if gfn >= GFN_LIMIT || gfn % CHUNK != 0 || pfn.is_some_and(|p| p > PFN_MASK - (CHUNK - 1)) {
             return Err(status::INVALID_PARAMETER);
         }
         let key = gfn / CHUNK;
