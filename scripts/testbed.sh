@@ -15,7 +15,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 MODE=${1:-check}
+# Each mode its own directory (initramfs, results, logs): a bench may run beside a check.
 OUT=$MSHV_ROOT/build/testbed
+[ "$MODE" = check ] || OUT=$MSHV_ROOT/build/testbed-$MODE
 HOST_RESULTS=$OUT/host-results.txt
 ACCEL=${MSHV_QEMU_ACCEL:-tcg}
 TIMEOUT=${MSHV_QEMU_TIMEOUT:-900}
