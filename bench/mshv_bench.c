@@ -25,17 +25,10 @@
 #include <unistd.h>
 
 #include "linux/mshv.h"
+#include "bench.h"
 
 #define GIB (1UL << 30)
 #define PAGES (GIB / 4096)
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int die(const char *what)
 {
@@ -58,24 +51,6 @@ static long map_calls(void)
 			n = count;
 	fclose(f);
 	return n;
-}
-
-/* Seconds the simulated hypervisor spent in all its calls so far. */
-static double sim_seconds(void)
-{
-	char line[96];
-	unsigned int code;
-	long count;
-	double ns, total = 0;
-	FILE *f = fopen("/sys/kernel/debug/mshv/sim/calls", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%x %ld %lf", &code, &count, &ns) == 3)
-			total += ns;
-	fclose(f);
-	return total / 1e9;
 }
 
 static int partition(int mshv, __u64 flags)
@@ -172,20 +147,6 @@ static double state_floor(void)
  * one no-access mapping (2M pages in a partition with GPA_SUPER_PAGES); pages are mapped as the
  * guest touches them, which this does not measure.
  */
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The median of n values (n odd); sorts them. */
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
-
 #define MAP_ROUNDS 7
 
 static void map_bench(int mshv, bool huge, bool pinned)

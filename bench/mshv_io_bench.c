@@ -27,6 +27,7 @@
 
 #include "kselftest.h"
 #include "mshv_util.h"
+#include "bench.h"
 
 #define CODE	0x1000
 #define PORT	0x3000
@@ -55,45 +56,6 @@ struct regpage {
 } __attribute__((packed));
 
 #define DIRTY_IP	(1 << 1)
-
-/* Seconds the simulated hypervisor spent in all its calls so far. */
-static double sim_seconds(void)
-{
-	char line[96];
-	unsigned int code;
-	long count;
-	double ns, total = 0;
-	FILE *f = fopen(SIM "calls", "r");
-
-	TEST_ASSERT(f, "no simulator counters");
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%x %ld %lf", &code, &count, &ns) == 3)
-			total += ns;
-	fclose(f);
-	return total / 1e9;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The median of n values (n odd); sorts them. */
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
 
 /* Runs the loop from the start once; seconds per write, and of them outside the simulator. */
 static double one_round(struct mshv_vm *vm, struct regpage *rp, bool in_kernel, __u32 exit_type,
