@@ -30,6 +30,15 @@ use crate::{
     mshv_ffi,
 };
 
+/// The first guest page of rep `r` of `step` pages from `base`, if all of it is in the GPA
+/// space.
+fn rep_gfn(base: u64, r: usize, step: u64) -> Option<u64> {
+    let gfn = (r as u64).checked_mul(step)?.checked_add(base)?;
+    gfn.checked_add(step)
+        .is_some_and(|end| end <= GFN_LIMIT)
+        .then_some(gfn)
+}
+
 pub(super) fn map_gpa(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8]) -> Outcome {
     let i: GpaPagesIn = head(input);
     if i.padding != 0 || i.flags & !map_flags::VALID != 0 {
@@ -55,11 +64,7 @@ pub(super) fn map_gpa(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8])
         {
             return Err((status::INVALID_PARAMETER, r));
         }
-        let gfn = (r as u64)
-            .checked_mul(step)
-            .and_then(|o| i.target_gpa_base.checked_add(o));
-        let Some(gfn) = gfn.filter(|g| g.checked_add(step).is_some_and(|end| end <= GFN_LIMIT))
-        else {
+        let Some(gfn) = rep_gfn(i.target_gpa_base, r, step) else {
             return Err((status::INVALID_PARAMETER, r));
         };
         let mapped = if large {
@@ -88,11 +93,7 @@ pub(super) fn unmap_gpa(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8
     let p = partition_of(st, input, c)?;
     require(p, &[State::Initialized], c)?;
     for r in range.clone() {
-        let gfn = (r as u64)
-            .checked_mul(step)
-            .and_then(|o| i.target_gpa_base.checked_add(o));
-        let Some(gfn) = gfn.filter(|g| g.checked_add(step).is_some_and(|end| end <= GFN_LIMIT))
-        else {
+        let Some(gfn) = rep_gfn(i.target_gpa_base, r, step) else {
             return Err((status::INVALID_PARAMETER, r));
         };
         // Unmapping a page that is not mapped is not an error here.
