@@ -9,7 +9,13 @@ Counted as results:
     that exits with neither success nor skip without reporting a failure counts as one;
   - kernel splats (KASAN, UBSAN, lockdep, BUG, WARNING, Oops, kmemleak reports) anywhere in the
     kernel log dumps: each one is a failure, whatever the tests said;
-  - the guest must reach its end marker (no panic, no timeout).
+  - the whole console, dumps or not: a panic, an OOM kill, a BUG, an Oops, a soft lockup or a
+    hung task printed anywhere is a failure (the console shows what no later dump can: a panic
+    ends the guest before it);
+  - the guest script itself must report that it finished (its own end marker, printed by its
+    last line: a script killed half way, by the OOM killer say, never prints it), the kmemleak
+    section must be there, and the count of results must reach the floor (--floor, kept in the
+    repo), so a test program that silently stops running fails the run.
 
 Prints one line per result, then "N passed, N failed[, N skipped]" last. Exit status 1 on any
 failure.
@@ -29,8 +35,17 @@ SPLAT = re.compile(
     r"KASAN|UBSAN|possible circular locking|possible recursive locking|"
     r"inconsistent lock state|suspicious RCU usage|sleeping function called from invalid|"
     r"unreferenced object 0x|INFO: task .* blocked|list_add corruption|list_del corruption|"
-    r"refcount_t: |Unable to handle kernel|simulator: .* never)"
+    r"refcount_t: |Unable to handle kernel|simulator: .* never|could not be taken back)"
 )
+# What the whole console is searched for, inside the dumps or not.
+CONSOLE = re.compile(
+    r"(Kernel panic|BUG: |kernel BUG at|Oops|general protection fault|Out of memory|"
+    r"invoked oom-killer|oom-kill:|soft lockup|hard LOCKUP|rcu: INFO: .* stall|"
+    r"INFO: task .* blocked for more than|blocked for more than \d+ seconds)"
+)
+# A test program's own output line ("[name] ..."), not the kernel's.
+PROGRAM_LINE = re.compile(r"^\[[A-Za-z][^\]]*\] ")
+SCRIPT_END = "MSHV-SCRIPT-END"
 
 
 class Results:
@@ -69,6 +84,8 @@ def main():
     ap.add_argument("log")
     ap.add_argument("--host-results")
     ap.add_argument("--timed-out", action="store_true")
+    ap.add_argument("--floor", type=int, default=0,
+                    help="the fewest results a complete run has (tests/result-floor)")
     args = ap.parse_args()
     res = Results()
 
@@ -88,6 +105,11 @@ def main():
     if lines or not args.host_results:
         judge_guest(lines, res, args.timed_out)
 
+    total = res.passed + res.failed + res.skipped
+    if total < args.floor:
+        res.add("FAIL", f"results: {total}, fewer than the floor of {args.floor} "
+                "(a test program stopped reporting; tests/result-floor)")
+
     summary = f"{res.passed} passed, {res.failed} failed"
     if res.skipped:
         summary += f", {res.skipped} skipped"
@@ -99,11 +121,16 @@ def judge_guest(lines, res, timed_out):
     if timed_out:
         res.add("FAIL", "guest: QEMU timed out")
     begun = any(l.startswith("MSHV-GUEST-BEGIN") for l in lines)
-    ended = any(l.startswith("MSHV-GUEST-END") for l in lines)
+    # The script's own last line: the guest's end marker alone is printed by init even when
+    # the script was killed.
+    ended = any(l.startswith(SCRIPT_END) for l in lines)
     if not ended:
         tail = [l for l in lines if l.strip()][-15:]
         print("guest log tail:\n  " + "\n  ".join(tail), file=sys.stderr)
-        res.add("FAIL", "guest: reached its end" + ("" if begun else " (never started)"))
+        why = "" if begun else " (never started)"
+        if begun and any(l.startswith("MSHV-GUEST-END") for l in lines):
+            why = " (the guest ended, but the test script did not finish)"
+        res.add("FAIL", "guest: the test script reached its end" + why)
 
     # KUnit: the cases of the first load of the simulator build.
     kunit = [
@@ -158,20 +185,30 @@ def judge_guest(lines, res, timed_out):
     dumps = list(sections(lines, "MSHV-DMESG-BEGIN", "MSHV-DMESG-END"))
     dumps += list(sections(lines, "MSHV-KMEMLEAK-BEGIN", "MSHV-KMEMLEAK-END"))
     splats = 0
+    seen = set()
     for tag, sec in dumps:
         for l in sec:
             if SPLAT.search(l):
                 splats += 1
-                res.add("FAIL", f"kernel log ({tag}): {TIMESTAMP.sub('', l).strip()}")
-    if not ended:
-        # No dump after a panic: the console still shows the emergency messages.
-        for l in lines:
-            if re.search(r"Kernel panic|BUG: |Oops", l):
-                res.add("FAIL", f"console: {TIMESTAMP.sub('', l).strip()}")
-                break
+                text = TIMESTAMP.sub("", l).strip()
+                seen.add(text)
+                res.add("FAIL", f"kernel log ({tag}): {text}")
+    # The whole console: what the kernel printed as it happened, dumped later or never (a
+    # panic ends the guest first). Test programs' own lines are theirs, not the kernel's.
+    for l in lines:
+        if PROGRAM_LINE.match(l) or not CONSOLE.search(l):
+            continue
+        text = TIMESTAMP.sub("", l).strip()
+        if text not in seen:
+            seen.add(text)
+            splats += 1
+            res.add("FAIL", f"console: {text}")
+    kmemleak = any(l.startswith("MSHV-KMEMLEAK-END") for l in lines)
     if any(l.startswith("MSHV-KMEMLEAK-MISSING") for l in lines):
         res.add("FAIL", "kmemleak: not available in the guest")
-    elif ended and any(l.startswith("MSHV-KMEMLEAK-BEGIN") for l in lines) and not splats:
+    elif begun and not kmemleak:
+        res.add("FAIL", "kmemleak: no scan in the log")
+    elif ended and not splats:
         res.add("PASS", "kernel log: no splats, no leaks")
 
 
