@@ -53,13 +53,17 @@ use crate::{
     hv_leaf::Leaf,
     mshv_ffi::{
         self,
+        Charge,
         IrqSave, //
     },
 };
 
 pub(crate) mod calls;
+mod ledger;
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests;
+
+use ledger::Ledger;
 
 /// A hypercall control word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -347,6 +351,8 @@ enum Hold {
 pub(crate) struct Hv {
     cpus: KVec<CpuPages>,
     leaf: Leaf,
+    /// The pages deposited, by pool: what the hypervisor hands back is checked against it.
+    ledger: Pin<KBox<Ledger>>,
 }
 
 // SAFETY: The raw page pointers in `cpus` are only dereferenced by their own CPU under the
@@ -494,6 +500,7 @@ impl Hv {
         Ok(Self {
             cpus,
             leaf: Leaf::new()?,
+            ledger: KBox::pin_init(Ledger::new(), GFP_KERNEL)?,
         })
     }
 
@@ -659,22 +666,31 @@ impl Hv {
     }
 
     /// Deposits `n` (at most [`DEPOSIT_MAX_PAGES`]) new pages into `partition_id`'s pool; with
-    /// `contiguous`, in physically contiguous blocks of 8.
+    /// `contiguous`, in physically contiguous blocks of 8. The pages are zeroed, recorded in the
+    /// ledger, and charged to the caller's memory cgroup, but for the root's own pool: what it
+    /// holds serves every partition and is never withdrawn.
     pub(crate) fn deposit(&self, partition_id: u64, n: usize, contiguous: bool) -> Result {
         let n = n.min(DEPOSIT_MAX_PAGES);
         // Contiguous pages come in whole blocks of 8.
         let n = if contiguous { (n / 8).max(1) * 8 } else { n };
-        // Room for every PFN first, so no push can fail once pages are allocated.
-        let mut pfns = KVec::with_capacity(n, GFP_KERNEL)?;
+        let charge = if partition_id == HV_PARTITION_ID_SELF {
+            Charge::Shared
+        } else {
+            Charge::Caller
+        };
+        // Room for every PFN and its ledger entry first, so nothing can fail once pages are
+        // allocated.
+        let mut pfns = KVec::with_capacity(n, GFP_KERNEL_ACCOUNT)?;
+        let mut room = Ledger::reserve(n)?;
         while pfns.len() < n {
             let allocated = if contiguous {
-                mshv_ffi::alloc_block_of_8().map(|block| {
+                mshv_ffi::alloc_block_of_8(charge).map(|block| {
                     for pfn in block {
                         let _ = pfns.push_within_capacity(pfn);
                     }
                 })
             } else {
-                Page::alloc_page(GFP_KERNEL)
+                Page::alloc_page(charge.flags() | __GFP_ZERO)
                     .map(|p| {
                         let _ = pfns.push_within_capacity(mshv_ffi::give_page(p));
                     })
@@ -693,7 +709,9 @@ impl Hv {
         let (done, result) =
             self.rep::<_, _, u64>(code::DEPOSIT_MEMORY, &head, &[], &pfns, &mut [], 0..count);
         // The hypervisor owns what it took; the rest is ours to free.
-        for &pfn in &pfns[done.min(count)..] {
+        let done = done.min(count);
+        self.ledger.record(partition_id, &pfns[..done], &mut room);
+        for &pfn in &pfns[done..] {
             // SAFETY: These pages were allocated above and not taken by the hypervisor.
             unsafe { mshv_ffi::free_given_page(pfn) };
         }
@@ -704,6 +722,19 @@ impl Hv {
             );
             e.to_errno()
         })
+    }
+
+    /// Whether `pfn` may be a state page of partition `pt`'s VPs: a page deposited to its pool
+    /// or to the root's. Anything else the hypervisor names is not the driver's to touch.
+    pub(crate) fn is_deposited(&self, pt: u64, pfn: u64) -> bool {
+        self.ledger.holds(pfn, pt, HV_PARTITION_ID_SELF)
+    }
+
+    /// Pages the ledger records as deposited (the simulator's tests compare it with its
+    /// pools).
+    #[cfg(mshv_sim)]
+    pub(crate) fn deposited_pages(&self) -> usize {
+        self.ledger.len()
     }
 
     /// Runs `op` and, while the hypervisor answers with a memory shortage, deposits and runs it
@@ -764,15 +795,20 @@ impl Hv {
             let (done, result) =
                 self.rep::<_, u64, _>(code::WITHDRAW_MEMORY, &head, &[], &[], &mut pfns, 0..BATCH);
             for &pfn in &pfns[..done] {
-                if !mshv_ffi::pfn_valid(pfn) {
-                    pr_err!("withdraw: the hypervisor returned PFN {pfn:#x}, which is not RAM\n");
+                // Only a page deposited to this pool is freed: the hypervisor's word is not
+                // enough.
+                if !self.ledger.take(partition_id, pfn) {
+                    pr_err!(
+                        "withdraw: the hypervisor returned PFN {pfn:#x}, which this driver never deposited to partition {partition_id:#x}; left alone\n"
+                    );
                     continue;
                 }
-                // SAFETY: The hypervisor gives back only pages deposited to it, all of which this
-                // driver allocated and gave away.
+                // SAFETY: The ledger recorded the page as allocated by this driver and given to
+                // this pool, and took it out: it is ours again, once.
                 unsafe { mshv_ffi::free_given_page(pfn) };
             }
             total += done;
+            mshv_ffi::cond_resched();
             match result {
                 // An empty pool ends the withdrawal.
                 Err(HvError(status::NO_RESOURCES)) => return Ok(total),

@@ -247,6 +247,17 @@ pub(crate) struct SimState {
     rng: u64,
     /// The (partition ID, guest page) the debugfs `gpa` file reports on.
     query: (u64, u64),
+    /// A hostile hypervisor's lies, armed by a test: the next withdraw returns this PFN as its
+    /// first page (the pool keeps its own), the next state page mapped is this PFN.
+    forged: Forged,
+}
+
+/// PFNs the simulator hands back instead of its own, once each (debugfs `forge`): what a
+/// hostile or broken hypervisor would do, for the driver's checks to refuse.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Forged {
+    pub(crate) withdraw: Option<u64>,
+    pub(crate) state_page: Option<u64>,
 }
 
 /// The simulated hypervisor.
@@ -280,6 +291,10 @@ impl HvSim {
                 faults: KVec::new(),
                 rng: 0,
                 query: (0, 0),
+                forged: Forged {
+                    withdraw: None,
+                    state_page: None,
+                },
             }, "mshv_sim"),
         })
     }
@@ -356,6 +371,11 @@ impl HvSim {
         let n = st.faults.len();
         st.faults.clear();
         n
+    }
+
+    /// Arms (or, with `None`s, disarms) the PFNs the next withdraw and state page map return.
+    pub(crate) fn forge(&self, forged: Forged) {
+        self.st.lock().forged = forged;
     }
 
     /// Makes rep calls complete partially, as the hypervisor may, drawing the split from a

@@ -13,6 +13,17 @@ use kernel::uaccess::UserSlice;
 
 use crate::mshv_uapi::cap;
 
+/// Guest memory regions a partition may have (`MSHV_CAP_NR_MEM_REGIONS`). Upstream has no
+/// limit, KVM allows 32764 memory slots on x86; a VMM's guest RAM, hotplugged blocks and device
+/// BARs are a few dozen.
+pub(crate) const MAX_REGIONS: u32 = 4096;
+/// ioeventfds a partition may have, port and MMIO together (`MSHV_CAP_NR_IOEVENTFDS`). Upstream
+/// has no limit; KVM allows 1000 per bus.
+pub(crate) const MAX_IOEVENTFDS: u32 = 4096;
+/// irqfds a partition may have (`MSHV_CAP_NR_IRQFDS`): as many as it has GSIs. Upstream has no
+/// limit.
+pub(crate) const MAX_IRQFDS: u32 = crate::mshv_uapi::MSHV_MAX_GUEST_IRQS;
+
 /// How a supported capability is answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Answer {
@@ -88,6 +99,21 @@ pub(crate) static CAPS: &[Cap] = &[
         id: cap::IRQFD_RESAMPLE,
         name: "MSHV_CAP_IRQFD_RESAMPLE",
         answer: Answer::Value(1),
+    },
+    Cap {
+        id: cap::NR_MEM_REGIONS,
+        name: "MSHV_CAP_NR_MEM_REGIONS",
+        answer: Answer::Value(MAX_REGIONS),
+    },
+    Cap {
+        id: cap::NR_IOEVENTFDS,
+        name: "MSHV_CAP_NR_IOEVENTFDS",
+        answer: Answer::Value(MAX_IOEVENTFDS),
+    },
+    Cap {
+        id: cap::NR_IRQFDS,
+        name: "MSHV_CAP_NR_IRQFDS",
+        answer: Answer::Value(MAX_IRQFDS),
     },
     Cap {
         id: cap::GPAP_ACCESS_BITMAP,

@@ -13,6 +13,7 @@ use kernel::{
 
 mod raw {
     use kernel::ffi::{
+        c_int,
         c_ulong,
         c_void, //
     };
@@ -36,6 +37,7 @@ mod raw {
         pub(super) fn mshv_rs_touch_nmi_watchdog();
         pub(super) fn mshv_rs_cond_resched();
         pub(super) fn mshv_rs_fatal_signal_pending() -> bool;
+        pub(super) fn mshv_rs_mutex_lock_killable(lock: *mut kernel::bindings::mutex) -> c_int;
         pub(super) fn mshv_rs_preempt_disable();
         pub(super) fn mshv_rs_preempt_enable();
         pub(super) fn mshv_rs_folio_order(page: *mut c_void) -> kernel::ffi::c_uint;
@@ -43,11 +45,13 @@ mod raw {
             addr: kernel::ffi::c_ulong,
             size: kernel::ffi::c_ulong,
         ) -> bool;
-        pub(super) fn mshv_rs_vma_io_pfn(
+        pub(super) fn mshv_rs_vma_span(
             addr: kernel::ffi::c_ulong,
             size: kernel::ffi::c_ulong,
             flags: *mut kernel::ffi::c_ulong,
             pfn: *mut u64,
+            covered: *mut bool,
+            writable: *mut bool,
         ) -> kernel::ffi::c_int;
         pub(super) fn mshv_rs_pfns_hold_ram(pfn: u64, n: u64) -> bool;
         pub(super) fn mshv_rs_module_get();
@@ -208,15 +212,40 @@ pub(crate) fn pfn_address(pfn: u64) -> Option<NonNull<u8>> {
     NonNull::new(addr.cast())
 }
 
-/// The flags of the caller's VMA at `addr` and, when `[addr, addr + size)` stays inside it, the
-/// PFN a `VM_PFNMAP` mapping's `vm_pgoff` gives `addr` (meaningless for other mappings);
-/// `EINVAL` when no VMA is there.
-pub(crate) fn vma_io_pfn(addr: usize, size: usize) -> Result<(usize, Option<u64>)> {
-    let mut flags = 0;
-    let mut pfn = u64::MAX;
-    // SAFETY: `flags` and `pfn` are valid places to write; the helper takes the mmap lock.
-    kernel::error::to_result(unsafe { raw::mshv_rs_vma_io_pfn(addr, size, &mut flags, &mut pfn) })?;
-    Ok((flags, (pfn != u64::MAX).then_some(pfn)))
+/// What backs a range of the caller's memory: see [`vma_span`].
+pub(crate) struct VmaSpan {
+    /// The flags (`VM_*`) of the VMA at the range's start.
+    pub(crate) flags: usize,
+    /// When the range stays inside that VMA: the PFN a `VM_PFNMAP` mapping's `vm_pgoff` gives
+    /// the start (meaningless for other mappings).
+    pub(crate) io_pfn: Option<u64>,
+    /// VMAs cover the whole range without a hole, none but the first device memory.
+    pub(crate) covered: bool,
+    /// Every VMA in the range is writable.
+    pub(crate) writable: bool,
+}
+
+/// What backs `[addr, addr + size)` of the caller's memory (which must not wrap); `EINVAL` when
+/// no VMA is at `addr`.
+pub(crate) fn vma_span(addr: usize, size: usize) -> Result<VmaSpan> {
+    let (mut flags, mut pfn, mut covered, mut writable) = (0, u64::MAX, false, false);
+    // SAFETY: The out-parameters are valid places to write; the helper takes the mmap lock.
+    kernel::error::to_result(unsafe {
+        raw::mshv_rs_vma_span(
+            addr,
+            size,
+            &mut flags,
+            &mut pfn,
+            &mut covered,
+            &mut writable,
+        )
+    })?;
+    Ok(VmaSpan {
+        flags,
+        io_pfn: (pfn != u64::MAX).then_some(pfn),
+        covered,
+        writable,
+    })
 }
 
 /// Whether any of the `n` pages from `pfn` is system RAM (`region_intersects`).
@@ -238,22 +267,60 @@ pub(crate) fn access_ok(addr: usize, size: usize) -> bool {
     unsafe { raw::mshv_rs_access_ok(addr, size) }
 }
 
-/// Locks `m` the way `mutex_lock_killable()` does: waits, but gives up with `EINTR` when the
-/// task is being killed, so a task stuck behind a long holder (a running VP) stays killable.
-/// The kernel crate's mutex has no killable lock; this waits a tick at a time.
+/// Locks `m` with `mutex_lock_killable()`: waits, but gives up with `EINTR` when the task is
+/// being killed, so a task stuck behind a long holder (a running VP) stays killable. The real
+/// kernel mutex and its lockdep class (from `new_mutex!`) are used: lockdep sees the lock.
 pub(crate) fn lock_killable<T>(
     m: &kernel::sync::Mutex<T>,
 ) -> Result<kernel::sync::MutexGuard<'_, T>> {
-    loop {
-        if let Some(guard) = m.try_lock() {
-            return Ok(guard);
+    // `Lock` is `#[repr(C)]` with the kernel's lock object its first field (what
+    // `Lock::from_raw` relies on too): its address is that of the `struct mutex`.
+    let raw = core::ptr::from_ref(m).cast::<bindings::mutex>().cast_mut();
+    // SAFETY: `raw` is an initialized mutex (`m` exists, so `new_mutex!` initialized it),
+    // locked from process context (ioctls); on 0 the caller holds it.
+    if unsafe { raw::mshv_rs_mutex_lock_killable(raw) } != 0 {
+        return Err(EINTR);
+    }
+    // SAFETY: The lock was just acquired; the guard unlocks it on drop.
+    Ok(unsafe { kernel::sync::lock::Guard::new(m, ()) })
+}
+
+/// Whether the current task is being killed: long loops give up then (`EINTR`).
+pub(crate) fn fatal_signal_pending() -> bool {
+    // SAFETY: A plain query of the current task.
+    unsafe { raw::mshv_rs_fatal_signal_pending() }
+}
+
+/// The end of one step of a long loop in process context: yields the CPU if a reschedule is
+/// due, and answers `EINTR` when the task is being killed.
+pub(crate) fn killable_step() -> Result {
+    cond_resched();
+    if fatal_signal_pending() {
+        return Err(EINTR);
+    }
+    Ok(())
+}
+
+/// What a long loop does when the task is killed part way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OnKill {
+    /// Stops with `EINTR`, leaving the rest for later (an ioctl's work).
+    Stop,
+    /// Goes on to the end (undoing a failed step, tearing down): only yields the CPU.
+    Finish,
+}
+
+impl OnKill {
+    /// The end of one step of a long loop: yields the CPU if a reschedule is due and, for
+    /// [`OnKill::Stop`], answers `EINTR` when the task is being killed.
+    pub(crate) fn step(self) -> Result {
+        match self {
+            OnKill::Stop => killable_step(),
+            OnKill::Finish => {
+                cond_resched();
+                Ok(())
+            }
         }
-        // SAFETY: A plain query of the current task.
-        if unsafe { raw::mshv_rs_fatal_signal_pending() } {
-            return Err(EINTR);
-        }
-        // SAFETY: Called from process context (ioctls); wakes early on a fatal signal.
-        unsafe { bindings::schedule_timeout_killable(1) };
     }
 }
 
@@ -291,11 +358,39 @@ pub(crate) unsafe fn free_given_page(pfn: u64) {
     unsafe { bindings::__free_pages(page, 0) };
 }
 
-/// Allocates 8 physically contiguous pages, splits them into order-0 pages and gives them away
-/// to the hypervisor: returns their PFNs.
-pub(crate) fn alloc_block_of_8() -> Result<[u64; 8]> {
+/// Whose memory cgroup a page allocation is charged to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Charge {
+    /// The caller's (`__GFP_ACCOUNT`): memory a VMM causes, which its container's limit holds.
+    Caller,
+    /// Nobody's: memory that serves every VMM (the root's pool in the hypervisor).
+    Shared,
+}
+
+impl Charge {
+    /// The allocation flags.
+    pub(crate) fn flags(self) -> kernel::alloc::Flags {
+        match self {
+            Charge::Caller => GFP_KERNEL_ACCOUNT,
+            Charge::Shared => GFP_KERNEL,
+        }
+    }
+
+    /// The same as a raw `gfp_t`, zeroing.
+    fn raw_zeroed(self) -> u32 {
+        let gfp = match self {
+            Charge::Caller => bindings::GFP_KERNEL_ACCOUNT,
+            Charge::Shared => bindings::GFP_KERNEL,
+        };
+        gfp | bindings::__GFP_ZERO
+    }
+}
+
+/// Allocates 8 physically contiguous zeroed pages charged as `charge` says, splits them into
+/// order-0 pages and gives them away to the hypervisor: returns their PFNs.
+pub(crate) fn alloc_block_of_8(charge: Charge) -> Result<[u64; 8]> {
     // SAFETY: Allocating pages is always allowed; callers run in process context.
-    let page = unsafe { bindings::alloc_pages(bindings::GFP_KERNEL, 3) };
+    let page = unsafe { bindings::alloc_pages(charge.raw_zeroed(), 3) };
     if page.is_null() {
         return Err(ENOMEM);
     }

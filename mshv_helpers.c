@@ -5,6 +5,7 @@
  */
 #include <linux/irqflags.h>
 #include <linux/mm.h>
+#include <linux/mutex.h>
 #include <linux/mmap_lock.h>
 #include <linux/nmi.h>
 #include <linux/sched.h>
@@ -103,4 +104,9 @@ void mshv_rs_preempt_enable(void)
 bool mshv_rs_fatal_signal_pending(void)
 {
 	return fatal_signal_pending(current);
+}
+
+int mshv_rs_mutex_lock_killable(struct mutex *lock)
+{
+	return mutex_lock_killable(lock);
 }

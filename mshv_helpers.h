@@ -8,6 +8,7 @@
 
 #include <linux/types.h>
 
+struct mutex;
 struct page;
 
 unsigned long mshv_rs_local_irq_save(void);
@@ -22,6 +23,7 @@ void *mshv_rs_page_address(struct page *page);
 void mshv_rs_touch_nmi_watchdog(void);
 void mshv_rs_cond_resched(void);
 bool mshv_rs_fatal_signal_pending(void);
+int mshv_rs_mutex_lock_killable(struct mutex *lock);
 void mshv_rs_preempt_disable(void);
 void mshv_rs_preempt_enable(void);
 unsigned int mshv_rs_folio_order(struct page *page);
@@ -32,7 +34,6 @@ bool mshv_rs_irqs_disabled(void);
 struct mshv_rs_irqfd;
 struct mshv_rs_irqfd *mshv_rs_irqfd_new(int fd, const void *owner, u32 gsi);
 const void *mshv_rs_irqfd_ctx(const struct mshv_rs_irqfd *irqfd);
-u32 mshv_rs_irqfd_gsi(const struct mshv_rs_irqfd *irqfd);
 bool mshv_rs_irqfd_hup(const struct mshv_rs_irqfd *irqfd);
 void mshv_rs_irqfd_arm(struct mshv_rs_irqfd *irqfd);
 void mshv_rs_irqfd_free(struct mshv_rs_irqfd *irqfd);
@@ -41,6 +42,8 @@ void mshv_rs_eventfd_ctx_put(const void *ctx);
 void mshv_rs_eventfd_signal(const void *ctx);
 /* In Rust (mshv_irqfd.rs); the injection work item calls it, in process context. */
 void mshv_rs_irqfd_inject(const void *owner, u32 gsi);
+/* In Rust (mshv_irqfd.rs); the wake callback calls it (atomic context) when the eventfd hangs up. */
+void mshv_rs_irqfd_hangup(const void *owner);
 
 /* mshv_region_glue.c: a movable region's interval notifier; MMIO VMAs. */
 struct mshv_rs_mn;
@@ -53,7 +56,8 @@ void mshv_rs_mn_set_seq(struct mshv_rs_mn *mn, unsigned long seq);
 long mshv_rs_mn_get_pages(struct mshv_rs_mn *mn, unsigned long start, unsigned long n,
 			  bool write, struct page **pages);
 void mshv_rs_put_pages(struct page **pages, unsigned long n);
-int mshv_rs_vma_io_pfn(unsigned long addr, unsigned long size, unsigned long *flags, u64 *pfn);
+int mshv_rs_vma_span(unsigned long addr, unsigned long size, unsigned long *flags, u64 *pfn,
+		     bool *covered, bool *writable);
 bool mshv_rs_pfns_hold_ram(u64 pfn, u64 n);
 void mshv_rs_module_get(void);
 /* In Rust (mshv_movable.rs); the notifier's invalidate callback calls it. */

@@ -11,6 +11,7 @@
 use kernel::prelude::*;
 
 use crate::{
+    mshv_caps::MAX_IOEVENTFDS,
     mshv_irqfd::EventfdCtx,
     mshv_uapi::{
         ioeventfd as flag,
@@ -58,7 +59,8 @@ impl Ioeventfd {
     }
 }
 
-/// A partition's ioeventfds.
+/// A partition's ioeventfds, sorted by (port or memory, address): a write is looked up by binary
+/// search, however many there are.
 #[derive(Default)]
 pub(crate) struct Table {
     entries: KVec<Ioeventfd>,
@@ -69,25 +71,47 @@ impl Table {
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
-}
 
-impl Table {
+    /// The ioeventfds at `addr` (an I/O port with `pio`).
+    fn at(&self, pio: bool, addr: u64) -> &[Ioeventfd] {
+        let lo = self
+            .entries
+            .partition_point(|e| (e.pio, e.addr) < (pio, addr));
+        let n = self.entries[lo..].partition_point(|e| (e.pio, e.addr) == (pio, addr));
+        &self.entries[lo..lo + n]
+    }
+
     /// `MSHV_IOEVENTFD`: assigns or deassigns as `a` says.
     pub(crate) fn ioctl(&mut self, a: &UserIoeventfd) -> Result {
         if a.flags & !flag::FLAGS_MASK != 0 || a.rsvd != [0; 4] {
             return Err(EINVAL);
         }
+        let pio = a.flags & flag::PIO != 0;
+        // With `len` 0 a value is matched against a write of any size, as upstream's doorbells
+        // do (KVM refuses it).
+        let datamatch = (a.flags & flag::DATAMATCH != 0).then_some(a.datamatch);
+        if a.flags & flag::DEASSIGN != 0 {
+            // As upstream: the fields are not checked, an ioeventfd that matches them all goes
+            // (`ENOENT` when none does; a length or address no assign accepts matches none).
+            let ctx = EventfdCtx::get(a.fd)?;
+            let i = self
+                .at(pio, a.addr)
+                .iter()
+                .position(|o| o.ctx.same(&ctx) && o.len == a.len && o.datamatch == datamatch)
+                .ok_or(ENOENT)?;
+            let first = self
+                .entries
+                .partition_point(|e| (e.pio, e.addr) < (pio, a.addr));
+            drop(self.entries.remove(first + i)?);
+            return Ok(());
+        }
         if !matches!(a.len, 0 | 1 | 2 | 4 | 8) || a.addr.checked_add(u64::from(a.len)).is_none() {
             return Err(EINVAL);
         }
-        let pio = a.flags & flag::PIO != 0;
         // A port write has 1, 2 or 4 bytes, to a 16-bit port.
         if pio && (a.len == 8 || a.addr > PORT_MAX) {
             return Err(EINVAL);
         }
-        // With `len` 0 a value is matched against a write of any size, as upstream's doorbells
-        // do (KVM refuses it).
-        let datamatch = (a.flags & flag::DATAMATCH != 0).then_some(a.datamatch);
         let e = Ioeventfd {
             pio,
             addr: a.addr,
@@ -95,25 +119,23 @@ impl Table {
             datamatch,
             ctx: EventfdCtx::get(a.fd)?,
         };
-        if a.flags & flag::DEASSIGN != 0 {
-            let i = self
-                .entries
-                .iter()
-                .position(|o| {
-                    o.ctx.same(&e.ctx)
-                        && o.pio == e.pio
-                        && o.addr == e.addr
-                        && o.len == e.len
-                        && o.datamatch == e.datamatch
-                })
-                .ok_or(ENOENT)?;
-            drop(self.entries.remove(i)?);
-            return Ok(());
-        }
-        if self.entries.iter().any(|o| o.collides(&e)) {
+        if self.at(pio, a.addr).iter().any(|o| o.collides(&e)) {
             return Err(EEXIST);
         }
-        self.entries.push(e, GFP_KERNEL_ACCOUNT)?;
+        if self.entries.len() >= MAX_IOEVENTFDS as usize {
+            kernel::pr_info_once!(
+                "a partition has {MAX_IOEVENTFDS} ioeventfds, its limit (MSHV_CAP_NR_IOEVENTFDS): ENOSPC\n"
+            );
+            return Err(ENOSPC);
+        }
+        let i = self
+            .entries
+            .partition_point(|o| (o.pio, o.addr) <= (pio, a.addr));
+        self.entries.reserve(1, GFP_KERNEL_ACCOUNT)?;
+        // Cannot fail: room was reserved.
+        self.entries
+            .insert_within_capacity(i, e)
+            .map_err(|_| ENOMEM)?;
         Ok(())
     }
 
@@ -121,7 +143,11 @@ impl Table {
     /// needs the written value to tell.
     pub(crate) fn wants(&self, pio: bool, addr: u64, size: u32) -> Option<bool> {
         let mut found = None;
-        for e in self.entries.iter().filter(|e| e.covers(pio, addr, size)) {
+        for e in self
+            .at(pio, addr)
+            .iter()
+            .filter(|e| e.covers(pio, addr, size))
+        {
             found = Some(found.unwrap_or(false) || e.datamatch.is_some());
         }
         found
@@ -135,7 +161,7 @@ impl Table {
             (1u64 << (size * 8)) - 1
         };
         let value = value & mask;
-        self.entries
+        self.at(pio, addr)
             .iter()
             .find(|e| e.covers(pio, addr, size) && e.datamatch.is_none_or(|d| d == value))
     }

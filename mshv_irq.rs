@@ -51,6 +51,8 @@ impl Msi {
 /// A routing table, indexed by GSI.
 pub(crate) struct Routing {
     routes: KVVec<Option<Msi>>,
+    /// The level-triggered routes as (vector, GSI), sorted: an EOI finds its GSIs by vector.
+    level: KVVec<(u32, u32)>,
 }
 
 impl Routing {
@@ -97,7 +99,26 @@ impl Routing {
             }
             *slot = Some(Msi::decode(e.address_lo, e.data));
         }
-        Ok(Some(Arc::new(Routing { routes }, GFP_KERNEL_ACCOUNT)?))
+        let mut level = KVVec::new();
+        for (gsi, msi) in routes.iter().enumerate() {
+            if let Some(msi) = msi.filter(|m| m.level) {
+                level.push((msi.vector, gsi as u32), GFP_KERNEL_ACCOUNT)?;
+            }
+        }
+        level.sort_unstable();
+        Ok(Some(Arc::new(
+            Routing { routes, level },
+            GFP_KERNEL_ACCOUNT,
+        )?))
+    }
+
+    /// The level-triggered routes of `vector`: (GSI, MSI), by GSI.
+    pub(crate) fn level_routes(&self, vector: u32) -> impl Iterator<Item = (u32, Msi)> + '_ {
+        let first = self.level.partition_point(|&(v, _)| v < vector);
+        self.level[first..]
+            .iter()
+            .take_while(move |&&(v, _)| v == vector)
+            .filter_map(|&(_, gsi)| Some((gsi, self.lookup(gsi)?)))
     }
 
     /// The route of `gsi`, if any.

@@ -26,7 +26,6 @@ mod ffi {
     extern "C" {
         pub(super) fn mshv_rs_irqfd_new(fd: c_int, owner: *const c_void, gsi: u32) -> *mut c_void;
         pub(super) fn mshv_rs_irqfd_ctx(irqfd: *const c_void) -> *const c_void;
-        pub(super) fn mshv_rs_irqfd_gsi(irqfd: *const c_void) -> u32;
         pub(super) fn mshv_rs_irqfd_hup(irqfd: *const c_void) -> bool;
         pub(super) fn mshv_rs_irqfd_arm(irqfd: *mut c_void);
         pub(super) fn mshv_rs_irqfd_free(irqfd: *mut c_void);
@@ -44,6 +43,10 @@ mod ffi {
 /// [`Partition`] that drops every irqfd before it is itself freed.
 pub(crate) struct Irqfd {
     raw: NonNull<c_void>,
+    /// The GSI it raises (also known to the C side, which injects it).
+    gsi: u32,
+    /// The eventfd context, for identity comparisons only.
+    ctx: *const c_void,
     /// With `MSHV_IRQFD_BIT_RESAMPLE`: signalled when the guest ends the (level-triggered)
     /// interrupt, for the VMM to assert it again if its line is still up.
     resample: Option<EventfdCtx>,
@@ -55,18 +58,14 @@ unsafe impl Send for Irqfd {}
 unsafe impl Sync for Irqfd {}
 
 impl Irqfd {
-    /// Takes a reference to the eventfd `fd` for an irqfd of `owner` on `gsi`, with `resample`
-    /// to signal at the interrupt's EOI; not yet armed.
+    /// Takes a reference to the eventfd `fd` for an irqfd of `owner` on `gsi` (`EBADF` for a
+    /// bad fd, `EINVAL` for a file that is not an eventfd); not yet armed, and not resampling
+    /// until [`Irqfd::set_resample`].
     ///
     /// # Safety
     ///
     /// `owner` drops the irqfd before it is freed: the injection work item uses it until then.
-    pub(crate) unsafe fn new(
-        fd: i32,
-        owner: &Partition,
-        gsi: u32,
-        resample: Option<EventfdCtx>,
-    ) -> Result<Self> {
+    pub(crate) unsafe fn new(fd: i32, owner: &Partition, gsi: u32) -> Result<Self> {
         let owner: *const Partition = owner;
         // SAFETY: `mshv_rs_irqfd_new` takes any fd; `owner` outlives the irqfd (the caller's
         // promise), as `mshv_rs_irqfd_inject` requires.
@@ -74,22 +73,30 @@ impl Irqfd {
         let raw = from_err_ptr(raw)?;
         // INVARIANT: `raw` came from `mshv_rs_irqfd_new`, and is not an error; the caller
         // promised the owner drops it first.
+        let raw = NonNull::new(raw).ok_or(ENOMEM)?;
+        // SAFETY: `raw` is live; its context never changes.
+        let ctx = unsafe { ffi::mshv_rs_irqfd_ctx(raw.as_ptr()) };
         Ok(Irqfd {
-            raw: NonNull::new(raw).ok_or(ENOMEM)?,
-            resample,
+            raw,
+            gsi,
+            ctx,
+            resample: None,
         })
+    }
+
+    /// Signals `resample` when the guest ends the interrupt.
+    pub(crate) fn set_resample(&mut self, resample: EventfdCtx) {
+        self.resample = Some(resample);
     }
 
     /// The eventfd context, for identity comparisons only.
     pub(crate) fn ctx(&self) -> *const c_void {
-        // SAFETY: By the type invariant `raw` is live.
-        unsafe { ffi::mshv_rs_irqfd_ctx(self.raw.as_ptr()) }
+        self.ctx
     }
 
     /// The GSI the irqfd raises.
     pub(crate) fn gsi(&self) -> u32 {
-        // SAFETY: By the type invariant `raw` is live.
-        unsafe { ffi::mshv_rs_irqfd_gsi(self.raw.as_ptr()) }
+        self.gsi
     }
 
     /// The eventfd to signal at the interrupt's EOI, if the irqfd resamples.
@@ -179,4 +186,18 @@ pub(crate) unsafe extern "C" fn mshv_rs_irqfd_inject(owner: *const c_void, gsi: 
     // writes the fields read here (`hv`, `id`, `routing`).
     let pt = unsafe { &*owner.cast::<Partition>() };
     pt.inject(gsi);
+}
+
+/// Called by the wake callback of an irqfd whose eventfd's last file was closed, in atomic
+/// context.
+///
+/// # Safety
+///
+/// As [`mshv_rs_irqfd_inject`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn mshv_rs_irqfd_hangup(owner: *const c_void) {
+    // SAFETY: As in `mshv_rs_irqfd_inject`: the irqfd, whose owner this is, is not yet freed
+    // (freeing it removes the wait entry first, under the lock this callback runs in).
+    let pt = unsafe { &*owner.cast::<Partition>() };
+    pt.irqfd_hung_up();
 }

@@ -41,11 +41,13 @@ static int irqfd_wakeup(wait_queue_entry_t *wait, unsigned int mode, int sync, v
 	}
 	/*
 	 * The eventfd's last file is gone: nothing can signal it again. The
-	 * partition frees such irqfds on its next assign (the context reference
-	 * keeps this entry valid until then).
+	 * partition, told so, frees such irqfds on its next assign (the context
+	 * reference keeps this entry valid until then).
 	 */
-	if (flags & EPOLLHUP)
+	if (flags & EPOLLHUP) {
 		WRITE_ONCE(irqfd->hup, true);
+		mshv_rs_irqfd_hangup(irqfd->owner);
+	}
 	return 0;
 }
 
@@ -95,11 +97,6 @@ struct mshv_rs_irqfd *mshv_rs_irqfd_new(int fd, const void *owner, u32 gsi)
 const void *mshv_rs_irqfd_ctx(const struct mshv_rs_irqfd *irqfd)
 {
 	return irqfd->ctx;
-}
-
-u32 mshv_rs_irqfd_gsi(const struct mshv_rs_irqfd *irqfd)
-{
-	return irqfd->gsi;
 }
 
 bool mshv_rs_irqfd_hup(const struct mshv_rs_irqfd *irqfd)

@@ -43,6 +43,10 @@ use crate::{
         Hv,
         Shortage, //
     },
+    mshv_ffi::{
+        killable_step,
+        OnKill, //
+    },
     mshv_uapi::MSHV_HV_PAGE_SIZE,
 };
 
@@ -115,6 +119,11 @@ struct ChunkMap {
     /// The hypervisor maps none of the region any more (it was unmapped, or its partition
     /// finalized): there is nothing to fault in or take back.
     gone: bool,
+    /// The partition is being finalized: a chunk that cannot be taken back meanwhile is left
+    /// to the finalize, which takes them all.
+    finalizing: bool,
+    /// A chunk could not be taken back while `finalizing`.
+    unrevoked: bool,
 }
 
 /// A movable region's state, shared with its MMU notifier.
@@ -209,6 +218,9 @@ fn put_pages(pages: &mut KVec<*mut c_void>) {
 /// each), and more than the 512 pages of a chunk.
 static ZEROS: [u64; 8 * 509] = [0; 8 * 509];
 
+/// Chunks unmapped with one call: 128 MiB, a few hypercalls of 4K pages, one of 2M pages.
+const UNMAP_RUN: usize = 64;
+
 /// Deposits one fault may make before the intercept goes to userspace.
 const FAULT_DEPOSITS: u32 = 10;
 
@@ -234,13 +246,13 @@ impl MovableMem {
         large: bool,
     ) -> Result<Option<Arc<Self>>> {
         // Allocated first: once the region is mapped nothing may fail but the hypervisor.
-        let slot = UniqueArc::<Self>::new_uninit(GFP_KERNEL)?;
+        let slot = UniqueArc::<Self>::new_uninit(GFP_KERNEL_ACCOUNT)?;
         let base = guest_pfn & !(PAGES_PER_LARGE_PAGE - 1);
         let nchunks = (guest_pfn + npages - base).div_ceil(PAGES_PER_LARGE_PAGE);
         let chunks = KVVec::from_elem(
             Chunk::Unmapped,
             usize::try_from(nchunks)?,
-            GFP_KERNEL | __GFP_NOWARN,
+            GFP_KERNEL_ACCOUNT | __GFP_NOWARN,
         )?;
         let state = KBox::pin_init(
             pin_init!(Movable {
@@ -251,12 +263,20 @@ impl MovableMem {
                 uaddr,
                 map_flags,
                 large,
-                map <- new_mutex!(ChunkMap { chunks, gone: false }, "mshv_movable"),
+                map <- new_mutex!(
+                    ChunkMap {
+                        chunks,
+                        gone: false,
+                        finalizing: false,
+                        unrevoked: false,
+                    },
+                    "mshv_movable"
+                ),
             }),
-            GFP_KERNEL,
+            GFP_KERNEL_ACCOUNT,
         )?;
         if let Err(e) = state.map_no_access() {
-            let _ = state.unmap();
+            let _ = state.unmap(OnKill::Finish);
             return Err(e);
         }
         let mut ptr = core::ptr::null_mut();
@@ -274,12 +294,19 @@ impl MovableMem {
         let registered = kernel::error::to_result(r).and_then(|()| NonNull::new(ptr).ok_or(EINVAL));
         let ptr = match registered {
             Ok(ptr) => ptr,
+            // A signal (registering the first notifier of a process takes every lock of its
+            // mm, killably) or no memory: the caller's to retry, not a reason to pin the region
+            // instead, as upstream does.
+            Err(e) if e == EINTR || e == ENOMEM => {
+                state.unmap(OnKill::Finish)?;
+                return Err(e);
+            }
             Err(e) => {
                 pr_info!(
                     "guest pages {guest_pfn:#x}+{npages:#x}: no MMU notifier (error {}); pinning them\n",
                     e.to_errno()
                 );
-                state.unmap()?;
+                state.unmap(OnKill::Finish)?;
                 return Ok(None);
             }
         };
@@ -293,16 +320,35 @@ impl MovableMem {
         self.state.fault(&self.mn, gfn)
     }
 
-    /// Unmaps the whole region from the hypervisor; on failure what is left stays mapped and
-    /// watched.
-    pub(crate) fn unmap(&self) -> Result {
-        self.state.unmap()
+    /// Unmaps the whole region from the hypervisor; on failure (or a kill, as `kill` says) what
+    /// is left stays mapped and watched.
+    pub(crate) fn unmap(&self, kill: OnKill) -> Result {
+        self.state.unmap(kill)
     }
 
     /// The hypervisor maps none of the region any more (its partition was finalized or
     /// deleted): nothing is left to take back.
     pub(crate) fn forget_mappings(&self) {
         self.state.map.lock().gone = true;
+    }
+
+    /// The partition is about to be finalized: host changes meanwhile are left to it.
+    pub(crate) fn begin_finalize(&self) {
+        self.state.map.lock().finalizing = true;
+    }
+
+    /// The finalize failed: host changes are the notifier's to take back again, and what it
+    /// could not take back meanwhile is reported.
+    pub(crate) fn finalize_failed(&self) {
+        let mut map = self.state.map.lock();
+        map.finalizing = false;
+        if core::mem::take(&mut map.unrevoked) {
+            pr_err!(
+                "partition {:#x}: guest pages from {:#x} could not be taken back during a failed finalize; the guest may reach memory the host reuses\n",
+                self.state.pt,
+                self.state.guest_pfn
+            );
+        }
     }
 
     /// Whether the hypervisor may still map some of the region.
@@ -360,6 +406,11 @@ impl Movable {
             let step = if large { PAGES_PER_LARGE_PAGE } else { 1 };
             let mut done = 0;
             while done < count {
+                // A region may be many GiB: the task stays killable (the caller unmaps what
+                // was mapped).
+                if c != 0 || done != 0 {
+                    killable_step()?;
+                }
                 let k = (count - done).min(ZEROS.len() as u64);
                 self.hv
                     .map_gpa_pages(self.pt, lo + done * step, flags, &ZEROS[..k as usize])?;
@@ -498,17 +549,32 @@ impl Movable {
         let (c1, _, _) = self.chunk(last);
         for c in c0..=c1 {
             let state = map.chunks[c];
-            if state.accessible() {
-                map.chunks[c] = self.revoke(c, state);
+            if !state.accessible() {
+                continue;
+            }
+            match self.revoke(c, state) {
+                Ok(revoked) => map.chunks[c] = revoked,
+                // The partition is being finalized, which takes every page back: the teardown
+                // reports it if the finalize fails after all.
+                Err(_) if map.finalizing => map.unrevoked = true,
+                Err(e) => {
+                    let (lo, hi) = self.chunk_at(c);
+                    pr_err!(
+                        "partition {:#x}: guest pages {lo:#x}..{hi:#x} could not be taken back (error {}); the guest may reach memory the host reuses\n",
+                        self.pt,
+                        e.to_errno()
+                    );
+                }
             }
         }
         true
     }
 
     /// Takes chunk `c` back from the guest: to no access, or unmapped if that fails (the
-    /// guest's next touch faults either way). Returns the chunk's new state: the old one if
-    /// both fail, so the next invalidation tries again. Never allocates.
-    fn revoke(&self, c: usize, state: Chunk) -> Chunk {
+    /// guest's next touch faults either way). Returns the chunk's new state, or the unmap's
+    /// error if both fail (the chunk keeps its state, so the next invalidation tries again).
+    /// Never allocates.
+    fn revoke(&self, c: usize, state: Chunk) -> Result<Chunk> {
         let (lo, hi) = self.chunk_at(c);
         let large = state.large();
         let (flags, n, revoked) = if large {
@@ -525,27 +591,19 @@ impl Movable {
             .map_gpa_pages_nodeposit(self.pt, lo, flags, &ZEROS[..n])
             .is_ok()
         {
-            return revoked;
+            return Ok(revoked);
         }
-        match hv.unmap_gpa_pages(self.pt, lo, n as u64, large) {
-            Ok(()) => Chunk::Unmapped,
-            Err(e) => {
-                pr_err!(
-                    "partition {:#x}: guest pages {lo:#x}..{hi:#x} could not be taken back (error {}); the guest may reach memory the host reuses\n",
-                    self.pt,
-                    e.to_errno()
-                );
-                state
-            }
-        }
+        hv.unmap_gpa_pages(self.pt, lo, n as u64, large)?;
+        Ok(Chunk::Unmapped)
     }
 
-    fn unmap(&self) -> Result {
+    fn unmap(&self, kill: OnKill) -> Result {
         let mut map = self.map.lock();
         if map.gone {
             return Ok(());
         }
-        // Runs of alike chunks (2M or 4K) with one call each; unmapped ones are skipped.
+        // Runs of alike chunks (2M or 4K), at most `UNMAP_RUN` at a time (a kill is heard
+        // between them); unmapped ones are skipped.
         let n = map.chunks.len();
         let mut c = 0;
         while c < n {
@@ -556,6 +614,7 @@ impl Movable {
             }
             let mut end = c + 1;
             while end < n
+                && end - c < UNMAP_RUN
                 && map.chunks[end] != Chunk::Unmapped
                 && map.chunks[end].large() == state.large()
             {
@@ -571,6 +630,9 @@ impl Movable {
             self.hv.unmap_gpa_pages(self.pt, lo, count, state.large())?;
             map.chunks[c..end].fill(Chunk::Unmapped);
             c = end;
+            if c < n {
+                kill.step()?;
+            }
         }
         map.gone = true;
         Ok(())

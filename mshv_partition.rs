@@ -12,6 +12,7 @@
 //! ioeventfd mutex is taken alone.
 
 use core::sync::atomic::{
+    AtomicBool,
     AtomicUsize,
     Ordering, //
 };
@@ -42,7 +43,10 @@ use crate::{
         self,
         FileOps, //
     },
-    mshv_ffi,
+    mshv_ffi::{
+        self,
+        OnKill, //
+    },
     mshv_ioeventfd::Table as IoeventfdTable,
     mshv_irq::Routing,
     mshv_irqfd::{
@@ -113,6 +117,8 @@ pub(crate) struct Partition {
     ioeventfds: Mutex<IoeventfdTable>,
     /// How many ioeventfds there are: a write exit of a partition with none takes no lock.
     ioeventfd_count: AtomicUsize,
+    /// An irqfd's eventfd hung up (its last file closed) since the last assign looked.
+    irqfd_hangup: AtomicBool,
 }
 
 /// The hypervisor flags for `pt_flags`.
@@ -196,8 +202,9 @@ impl Partition {
                 inner <- new_mutex!(Inner::empty(), "mshv_partition"),
                 ioeventfds <- new_mutex!(IoeventfdTable::default(), "mshv_ioeventfds"),
                 ioeventfd_count: AtomicUsize::new(0),
+                irqfd_hangup: AtomicBool::new(false),
             }),
-            GFP_KERNEL,
+            GFP_KERNEL_ACCOUNT,
         );
         let partition = match partition {
             Ok(p) => p,
@@ -261,16 +268,19 @@ impl Partition {
             inner.irqfds.retain(|i| !(ctx.is_of(i) && i.gsi() == a.gsi));
             return Ok(());
         }
-        let resample = if a.flags & uapi::irqfd::RESAMPLE != 0 {
-            Some(EventfdCtx::get(a.resamplefd)?)
-        } else {
-            None
-        };
+        // Upstream's order: the eventfd, then the resamplefd, then whether the eventfd is in
+        // use, then whether the GSI is level-triggered.
         // SAFETY: The partition drops its irqfds first thing in its `PinnedDrop`.
-        let mut irqfd = unsafe { Irqfd::new(a.fd, self, a.gsi, resample)? };
+        let mut irqfd = unsafe { Irqfd::new(a.fd, self, a.gsi)? };
+        if a.flags & uapi::irqfd::RESAMPLE != 0 {
+            irqfd.set_resample(EventfdCtx::get(a.resamplefd)?);
+        }
         let mut inner = mshv_ffi::lock_killable(&self.inner)?;
-        // Irqfds whose eventfd is closed can never fire again: free them now.
-        inner.irqfds.retain(|i| !i.hung_up());
+        // Irqfds whose eventfd is closed can never fire again: free them now (looked for only
+        // when one hung up).
+        if self.irqfd_hangup.swap(false, Ordering::Relaxed) {
+            inner.irqfds.retain(|i| !i.hung_up());
+        }
         if inner.irqfds.iter().any(|i| i.ctx() == irqfd.ctx()) {
             return Err(EBUSY);
         }
@@ -281,16 +291,28 @@ impl Partition {
                 return Err(EINVAL);
             }
         }
-        inner.irqfds.reserve(1, GFP_KERNEL)?;
+        if inner.irqfds.len() >= mshv_caps::MAX_IRQFDS as usize {
+            kernel::pr_info_once!(
+                "a partition has {} irqfds, its limit (MSHV_CAP_NR_IRQFDS): ENOSPC\n",
+                mshv_caps::MAX_IRQFDS
+            );
+            return Err(ENOSPC);
+        }
+        inner.irqfds.reserve(1, GFP_KERNEL_ACCOUNT)?;
         irqfd.arm();
-        // Cannot fail: the space was reserved.
-        inner.irqfds.push(irqfd, GFP_KERNEL)?;
+        // Sorted by GSI, for the EOI's lookup. Cannot fail: the space was reserved.
+        let at = inner.irqfds.partition_point(|i| i.gsi() <= a.gsi);
+        inner
+            .irqfds
+            .insert_within_capacity(at, irqfd)
+            .map_err(|_| ENOMEM)?;
         Ok(())
     }
 
     /// VP `vp` ended level-triggered interrupt `vector`: signals the resamplefd of every irqfd
     /// whose GSI is routed to it (level-triggered, to that VP unless the destination is
-    /// logical). Whether there was one.
+    /// logical). Whether there was one. Looked up by vector and GSI: the cost does not grow with
+    /// the irqfds and routes that have nothing to do with the vector.
     pub(crate) fn notify_eoi(&self, vp: u32, vector: u32) -> Result<bool> {
         let routing = self.routing.lock().clone();
         let Some(routing) = routing else {
@@ -298,16 +320,24 @@ impl Partition {
         };
         let inner = mshv_ffi::lock_killable(&self.inner)?;
         let mut any = false;
-        for i in inner.irqfds.iter() {
-            let Some(fd) = i.resamplefd() else { continue };
-            if routing.lookup(i.gsi()).is_some_and(|msi| {
-                msi.level && msi.vector == vector && (msi.logical || msi.apic_id == vp)
-            }) {
-                fd.signal();
-                any = true;
+        for (gsi, msi) in routing.level_routes(vector) {
+            if !(msi.logical || msi.apic_id == vp) {
+                continue;
+            }
+            let first = inner.irqfds.partition_point(|i| i.gsi() < gsi);
+            for i in inner.irqfds[first..].iter().take_while(|i| i.gsi() == gsi) {
+                if let Some(fd) = i.resamplefd() {
+                    fd.signal();
+                    any = true;
+                }
             }
         }
         Ok(any)
+    }
+
+    /// An irqfd's eventfd hung up: the next assign frees such irqfds. Atomic context.
+    pub(crate) fn irqfd_hung_up(&self) {
+        self.irqfd_hangup.store(true, Ordering::Relaxed);
     }
 
     /// Asserts the interrupt `gsi` is routed to, if any; called when an irqfd is signalled.
@@ -358,7 +388,7 @@ impl Partition {
             return Err(EEXIST);
         }
         while inner.vps.len() <= idx {
-            inner.vps.push(None, GFP_KERNEL)?;
+            inner.vps.push(None, GFP_KERNEL_ACCOUNT)?;
         }
         // No check that the partition is initialized: the hypervisor refuses, as upstream.
         this.hv.create_vp(this.id, args.vp_index)?;
@@ -404,24 +434,37 @@ impl Partition {
             return self.unmap(&req);
         }
         let npages = Region::check_shape(&req)?;
+        // As upstream: no VMA at the address is `EINVAL`, before the overlap (`EEXIST`).
+        let span = mshv_ffi::vma_span(
+            usize::try_from(req.userspace_addr)?,
+            usize::try_from(req.size)?,
+        )?;
         let mut inner = mshv_ffi::lock_killable(&self.inner)?;
-        // Overlap first, as upstream: EEXIST wins over a failure to pin.
-        if inner
-            .regions
-            .iter()
-            .any(|r| r.overlaps(req.guest_pfn, npages))
-        {
+        if inner.overlaps(req.guest_pfn, npages) {
             return Err(EEXIST);
         }
-        inner.regions.reserve(1, GFP_KERNEL)?;
+        if inner.regions.len() >= mshv_caps::MAX_REGIONS as usize {
+            kernel::pr_info_once!(
+                "a partition has {} memory regions, its limit (MSHV_CAP_NR_MEM_REGIONS): ENOSPC\n",
+                mshv_caps::MAX_REGIONS
+            );
+            return Err(ENOSPC);
+        }
+        inner.regions.reserve(1, GFP_KERNEL_ACCOUNT)?;
         let target = RegionTarget {
             hv: &self.hv,
             pt: self.id,
             large: self.super_pages,
         };
-        let region = Region::create(&req, &target)?;
-        // Cannot fail: room was reserved above.
-        inner.regions.push(region, GFP_KERNEL)?;
+        let region = Region::create(&req, &span, &target)?;
+        // Sorted by guest page. Cannot fail: room was reserved above.
+        let at = inner
+            .regions
+            .partition_point(|r| r.guest_pfn < req.guest_pfn);
+        inner
+            .regions
+            .insert_within_capacity(at, region)
+            .map_err(|_| ENOMEM)?;
         Ok(())
     }
 
@@ -483,6 +526,9 @@ impl Partition {
             }
             writer.write_slice(bits)?;
             done += n;
+            if done < total {
+                mshv_ffi::killable_step()?;
+            }
         }
         Ok(())
     }
@@ -493,8 +539,8 @@ impl Partition {
     pub(crate) fn handle_gpa_fault(&self, gfn: u64, access: u8) -> Result<bool> {
         let target = {
             let inner = mshv_ffi::lock_killable(&self.inner)?;
-            match inner.regions.iter().find(|r| r.contains(gfn)) {
-                Some(r) => r.fault_target(access),
+            match inner.region_of(gfn) {
+                Some(i) => inner.regions[i].fault_target(access),
                 None => Err(EFAULT),
             }
         };
@@ -542,11 +588,7 @@ impl Partition {
     /// Unmaps the region `req` names exactly.
     fn unmap(&self, req: &UserMemRegion) -> Result {
         let mut inner = mshv_ffi::lock_killable(&self.inner)?;
-        let i = inner
-            .regions
-            .iter()
-            .position(|r| r.contains(req.guest_pfn))
-            .ok_or(ENOENT)?;
+        let i = inner.region_of(req.guest_pfn).ok_or(ENOENT)?;
         let r = &mut inner.regions[i];
         if r.uaddr != req.userspace_addr
             || r.npages * uapi::MSHV_HV_PAGE_SIZE as u64 != req.size
@@ -554,7 +596,7 @@ impl Partition {
         {
             return Err(EINVAL);
         }
-        r.unmap(&self.hv, self.id)?;
+        r.unmap(&self.hv, self.id, OnKill::Stop)?;
         // The hypervisor no longer maps the pages: unpin them (or stop watching them).
         drop(inner.regions.remove(i)?);
         Ok(())
@@ -562,6 +604,23 @@ impl Partition {
 }
 
 impl Inner {
+    /// The index of the region that holds guest page `gfn`: a binary search, the regions being
+    /// sorted by their first page and never overlapping.
+    fn region_of(&self, gfn: u64) -> Option<usize> {
+        let i = self.regions.partition_point(|r| r.guest_pfn <= gfn);
+        i.checked_sub(1).filter(|&i| self.regions[i].contains(gfn))
+    }
+
+    /// Whether some region overlaps guest pages `[gfn, gfn + n)`: only the last region that
+    /// starts below the range's end can.
+    fn overlaps(&self, gfn: u64, n: u64) -> bool {
+        let i = self
+            .regions
+            .partition_point(|r| r.guest_pfn < gfn.saturating_add(n));
+        i.checked_sub(1)
+            .is_some_and(|i| self.regions[i].overlaps(gfn, n))
+    }
+
     /// An empty partition state (for a partition whose object could not be made).
     fn empty() -> Self {
         Inner {
@@ -606,6 +665,11 @@ fn teardown(hv: &Hv, id: u64, inner: &mut Inner) {
             unmap_vp_pages(hv, id, idx as u32, pages);
         }
     }
+    // From here host changes to movable memory are the finalize's to take back: a chunk the
+    // notifier cannot take back from a partition being finalized is no cause for alarm yet.
+    for r in inner.regions.iter() {
+        r.begin_finalize();
+    }
     let mut finalized = false;
     teardown_step(id, "finalize", || {
         hv.finalize_partition(id)?;
@@ -615,6 +679,10 @@ fn teardown(hv: &Hv, id: u64, inner: &mut Inner) {
     if finalized {
         // Finalize unmapped every GPA: the pages can be unpinned.
         forget_regions(inner);
+    } else {
+        for r in inner.regions.iter() {
+            r.finalize_failed();
+        }
     }
     teardown_step(id, "withdrawing its memory", || {
         hv.withdraw_all(id).map(|_| ())
@@ -641,7 +709,11 @@ fn forget_regions(inner: &mut Inner) {
     for r in inner.regions.iter_mut() {
         r.forget_mappings();
     }
-    inner.regions.clear();
+    // One at a time: unpinning a region may take long.
+    while let Some(r) = inner.regions.pop() {
+        drop(r);
+        mshv_ffi::cond_resched();
+    }
 }
 
 #[pinned_drop]

@@ -16,6 +16,11 @@ use crate::{
         PAGES_PER_LARGE_PAGE, //
     },
     hvcall::Hv,
+    mshv_ffi::{
+        killable_step,
+        OnKill,
+        VmaSpan, //
+    },
     mshv_movable::MovableMem,
     mshv_uapi::{
         mem,
@@ -50,12 +55,19 @@ impl Pinned {
     /// (guest memory), not for the span of one call (VP state buffers, as upstream).
     pub(crate) fn new(uaddr: u64, npages: usize, writable: bool, longterm: bool) -> Result<Self> {
         // A huge request fails with ENOMEM rather than kvmalloc's warning about its size.
-        let mut pages = KVVec::with_capacity(npages, GFP_KERNEL | __GFP_NOWARN)?;
+        let mut pages = KVVec::with_capacity(npages, GFP_KERNEL_ACCOUNT | __GFP_NOWARN)?;
         let mut gup = if writable { bindings::FOLL_WRITE } else { 0 };
         if longterm {
             gup |= bindings::FOLL_LONGTERM;
         }
         while pages.len() < npages {
+            if !pages.is_empty() {
+                if let Err(e) = crate::mshv_ffi::killable_step() {
+                    // INVARIANT: Only the pages pinned so far are in `pages`; drop unpins them.
+                    drop(Self { pages });
+                    return Err(e);
+                }
+            }
             let want = (npages - pages.len()).min(PIN_BATCH);
             let start = uaddr + (pages.len() * MSHV_HV_PAGE_SIZE) as u64;
             let spare = pages.spare_capacity_mut();
@@ -134,8 +146,12 @@ impl Pinned {
 
 impl Drop for Pinned {
     fn drop(&mut self) {
-        // SAFETY: By the type invariant every entry is a pinned page, unpinned only here.
-        unsafe { bindings::unpin_user_pages(self.pages.as_mut_ptr(), self.pages.len()) };
+        // A batch at a time, letting others run between: a region may be many GiB.
+        for batch in self.pages.chunks_mut(PIN_BATCH) {
+            // SAFETY: By the type invariant every entry is a pinned page, unpinned only here.
+            unsafe { bindings::unpin_user_pages(batch.as_mut_ptr(), batch.len()) };
+            crate::mshv_ffi::cond_resched();
+        }
     }
 }
 
@@ -209,15 +225,15 @@ impl Region {
         Ok(npages)
     }
 
-    /// Makes the region `req` asks for and maps it into partition `t.pt`: device memory when
-    /// the address is in a `VM_IO | VM_PFNMAP` mapping, else pinned memory when
-    /// `MSHV_SET_MEM_BIT_PINNED` asks for it (upstream pins isolated partitions' memory; no
-    /// isolation type exists here), else movable memory. On failure nothing of it
-    /// stays mapped (or what does stays pinned for good, see [`Region::leak`]).
-    pub(crate) fn create(req: &UserMemRegion, t: &Target<'_>) -> Result<Self> {
+    /// Makes the region `req` asks for and maps it into partition `t.pt`, `span` being what
+    /// backs its userspace range: device memory when the address is in a `VM_IO | VM_PFNMAP`
+    /// mapping, else pinned memory when `MSHV_SET_MEM_BIT_PINNED` asks for it (upstream pins
+    /// isolated partitions' memory; no isolation type exists here), else movable memory. A
+    /// range with a hole (memory nothing backs) is `EFAULT`, before any work. On failure
+    /// nothing of it stays mapped (or what does stays pinned for good, see [`Region::leak`]).
+    pub(crate) fn create(req: &UserMemRegion, span: &VmaSpan, t: &Target<'_>) -> Result<Self> {
         let npages = Self::check_shape(req)?;
-        let uaddr = usize::try_from(req.userspace_addr)?;
-        let (vm_flags, io_pfn) = crate::mshv_ffi::vma_io_pfn(uaddr, usize::try_from(req.size)?)?;
+        let (vm_flags, io_pfn) = (span.flags, span.io_pfn);
         let writable = req.flags & mem::WRITABLE != 0;
         let mut map_flags = map_flags::READABLE | map_flags::ADJUSTABLE;
         if writable {
@@ -236,12 +252,16 @@ impl Region {
             // As upstream: readable and writable whatever was asked, uncached.
             map_flags = map_flags::READABLE | map_flags::WRITABLE | map_flags::NOT_CACHED;
             Backing::Mmio(io_pfn)
+        } else if !span.covered {
+            // Upstream fails only where its page array cannot be allocated (ENOMEM), and
+            // otherwise maps a movable region of nothing, page by page.
+            return Err(EFAULT);
         } else if req.flags & mem::PINNED != 0 {
             let n = usize::try_from(npages).map_err(|_| EINVAL)?;
             Backing::Pinned(Pinned::new(req.userspace_addr, n, writable, true)?)
         } else {
             // Pinning would fail there: say so now, not at the guest's first write.
-            if writable && vm_flags & vm::WRITE == 0 {
+            if writable && !span.writable {
                 return Err(EFAULT);
             }
             let m = MovableMem::new(
@@ -289,11 +309,12 @@ impl Region {
             Backing::Movable(_) => return Ok(()),
             Backing::Mmio(pfn) => {
                 let pfn = *pfn;
-                self.runs.reserve(1, GFP_KERNEL)?;
+                self.runs.reserve(1, GFP_KERNEL_ACCOUNT)?;
                 // PFNs a batch at a time: a device's range may be large.
                 let mut batch = KVec::with_capacity(4096, GFP_KERNEL)?;
                 let mut done = 0;
                 while done < self.npages {
+                    let step = if done == 0 { Ok(()) } else { killable_step() };
                     let n = (self.npages - done).min(4096);
                     batch.clear();
                     for k in 0..n {
@@ -301,18 +322,21 @@ impl Region {
                         let _ = batch.push_within_capacity(pfn + done + k);
                     }
                     let gfn = self.guest_pfn + done;
-                    if let Err(e) = hv.map_gpa_pages(pt, gfn, self.map_flags, &batch) {
+                    let mapped =
+                        step.and_then(|()| hv.map_gpa_pages(pt, gfn, self.map_flags, &batch));
+                    if let Err(e) = mapped {
                         if done != 0 && hv.unmap_gpa_pages(pt, self.guest_pfn, done, false).is_err()
                         {
                             // Still mapped: recorded, so the caller keeps the region.
-                            self.runs.push((0, done, false), GFP_KERNEL)?;
+                            self.runs.push((0, done, false), GFP_KERNEL_ACCOUNT)?;
                         }
                         return Err(e);
                     }
                     done += n;
                 }
                 // Cannot fail: room was reserved above.
-                self.runs.push((0, self.npages, false), GFP_KERNEL)?;
+                self.runs
+                    .push((0, self.npages, false), GFP_KERNEL_ACCOUNT)?;
                 return Ok(());
             }
         };
@@ -333,12 +357,18 @@ impl Region {
             let mapped = map_run(runs, hv, pt, base, r, run);
             run.clear();
             if mapped.is_err() {
-                let _ = unmap_runs(runs, hv, pt, base.0);
+                let _ = unmap_runs(runs, hv, pt, base.0, OnKill::Finish);
             }
             mapped
         };
         let mut i = 0;
         while i < n {
+            if i != 0 {
+                if let Err(e) = killable_step() {
+                    let _ = unmap_runs(runs, hv, pt, base.0, OnKill::Finish);
+                    return Err(e);
+                }
+            }
             let g = self.guest_pfn + i as u64;
             let w = ((PAGES_PER_LARGE_PAGE - g % PAGES_PER_LARGE_PAGE) as usize).min(n - i);
             let huge = if large && g % PAGES_PER_LARGE_PAGE == 0 {
@@ -369,7 +399,7 @@ impl Region {
                     let take = (w - k).min(RUN_MAX - run.len());
                     // Allocates nothing: the run has room for `take` more.
                     if let Err(e) = pinned.pfns_into(i + k..i + k + take, &mut run) {
-                        let _ = unmap_runs(runs, hv, pt, base.0);
+                        let _ = unmap_runs(runs, hv, pt, base.0, OnKill::Finish);
                         return Err(e);
                     }
                     k += take;
@@ -410,12 +440,27 @@ impl Region {
         core::mem::forget(self);
     }
 
-    /// Unmaps the region from partition `pt`. On failure what is not unmapped stays.
-    pub(crate) fn unmap(&mut self, hv: &Hv, pt: u64) -> Result {
+    /// Unmaps the region from partition `pt`. On failure (or, with [`OnKill::Stop`], when the
+    /// task is killed) what is not unmapped stays, for a later unmap or the teardown.
+    pub(crate) fn unmap(&mut self, hv: &Hv, pt: u64, kill: OnKill) -> Result {
         if let Backing::Movable(m) = &self.backing {
-            return m.unmap();
+            return m.unmap(kill);
         }
-        unmap_runs(&mut self.runs, hv, pt, self.guest_pfn)
+        unmap_runs(&mut self.runs, hv, pt, self.guest_pfn, kill)
+    }
+
+    /// The partition is about to be finalized (see [`MovableMem::begin_finalize`]).
+    pub(crate) fn begin_finalize(&self) {
+        if let Backing::Movable(m) = &self.backing {
+            m.begin_finalize();
+        }
+    }
+
+    /// The finalize failed (see [`MovableMem::finalize_failed`]).
+    pub(crate) fn finalize_failed(&self) {
+        if let Backing::Movable(m) = &self.backing {
+            m.finalize_failed();
+        }
     }
 
     /// The partition was finalized, which unmapped every GPA.
@@ -466,7 +511,7 @@ fn map_run(
     run: (u64, u64, bool),
     pfns: &[u64],
 ) -> Result {
-    runs.reserve(1, GFP_KERNEL)?;
+    runs.reserve(1, GFP_KERNEL_ACCOUNT)?;
     let flags = if run.2 {
         base.1 | map_flags::LARGE_PAGE
     } else {
@@ -474,16 +519,25 @@ fn map_run(
     };
     hv.map_gpa_pages(pt, base.0 + run.0, flags, pfns)?;
     // Cannot fail: room was reserved above.
-    runs.push(run, GFP_KERNEL)?;
+    runs.push(run, GFP_KERNEL_ACCOUNT)?;
     Ok(())
 }
 
-/// Unmaps the recorded `runs` of a region at guest page `base`, last first. On failure the
-/// runs not unmapped stay recorded.
-fn unmap_runs(runs: &mut KVec<(u64, u64, bool)>, hv: &Hv, pt: u64, base: u64) -> Result {
+/// Unmaps the recorded `runs` of a region at guest page `base`, last first. On failure (or a
+/// kill, as `kill` says) the runs not unmapped stay recorded.
+fn unmap_runs(
+    runs: &mut KVec<(u64, u64, bool)>,
+    hv: &Hv,
+    pt: u64,
+    base: u64,
+    kill: OnKill,
+) -> Result {
     while let Some(&run) = runs.last() {
         hv.unmap_gpa_pages(pt, base + run.0, unit(run), run.2)?;
         runs.pop();
+        if !runs.is_empty() {
+            kill.step()?;
+        }
     }
     Ok(())
 }

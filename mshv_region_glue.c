@@ -5,8 +5,8 @@
  * from. The interval notifier API (mmu_interval_read_begin/retry/set_seq,
  * mmu_notifier_range_blockable) is static inline and has no Rust abstraction;
  * what to unmap and when to retry is decided in mshv_movable.rs, behind an
- * opaque owner. Also: the PFN of a device-memory VMA, and whether PFNs hold RAM
- * (mshv_region.rs).
+ * opaque owner. Also: what VMAs back a range (and the PFN of a device-memory
+ * VMA), and whether PFNs hold RAM (mshv_region.rs).
  */
 #include <linux/ioport.h>
 #include <linux/mm.h>
@@ -107,28 +107,57 @@ void mshv_rs_put_pages(struct page **pages, unsigned long n)
 		put_page(pages[i]);
 }
 
-/* *pfn is left alone unless [addr, addr + size) is inside the VMA. */
-int mshv_rs_vma_io_pfn(unsigned long addr, unsigned long size, unsigned long *flags, u64 *pfn)
+/*
+ * What backs [addr, addr + size) in the caller's mm. *flags: the flags of the VMA at addr; *pfn,
+ * only when the range stays inside that VMA: the PFN a VM_PFNMAP mapping gives addr;
+ * *covered: VMAs cover the whole range with no hole, none after the first device memory;
+ * *writable: all of them are writable. -EINVAL when no VMA is at addr, -EINTR when the task
+ * is killed while waiting for the mmap lock. The walk is bounded by the process's map count.
+ */
+int mshv_rs_vma_span(unsigned long addr, unsigned long size, unsigned long *flags, u64 *pfn,
+		     bool *covered, bool *writable)
 {
 	struct mm_struct *mm = current->mm;
+	unsigned long end = addr + size, next = addr;
 	struct vm_area_struct *vma;
-	int ret = -EINVAL;
+	int ret = 0;
 
 	if (!mm)
 		return -EINVAL;
-	mmap_read_lock(mm);
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
 	vma = vma_lookup(mm, addr);
-	if (vma) {
-		*flags = vma->vm_flags;
-		ret = 0;
-		/*
-		 * VM_PFNMAP mappings of device memory set vm_pgoff to the PFN of
-		 * vm_start (remap_pfn_range, VFIO); the address's own page is that
-		 * plus its offset into the VMA. Only for a range inside the VMA.
-		 */
-		if (size <= vma->vm_end - addr)
-			*pfn = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+	if (!vma) {
+		ret = -EINVAL;
+		goto out;
 	}
+	*flags = vma->vm_flags;
+	/*
+	 * VM_PFNMAP mappings of device memory set vm_pgoff to the PFN of
+	 * vm_start (remap_pfn_range, VFIO); the address's own page is that
+	 * plus its offset into the VMA. Only for a range inside the VMA.
+	 */
+	if (size <= vma->vm_end - addr)
+		*pfn = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+	*covered = true;
+	*writable = true;
+	{
+		VMA_ITERATOR(vmi, mm, addr);
+
+		for_each_vma_range(vmi, vma, end) {
+			if (vma->vm_start > next ||
+			    (next != addr && (vma->vm_flags & (VM_IO | VM_PFNMAP)))) {
+				*covered = false;
+				break;
+			}
+			if (!(vma->vm_flags & VM_WRITE))
+				*writable = false;
+			next = vma->vm_end;
+		}
+	}
+	if (next < end)
+		*covered = false;
+out:
 	mmap_read_unlock(mm);
 	return ret;
 }

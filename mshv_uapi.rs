@@ -62,6 +62,9 @@ pub(crate) mod cap {
     pub(crate) const IOEVENTFD_PIO: u32 = 0x1F;
     /// `MSHV_IRQFD_BIT_RESAMPLE`.
     pub(crate) const IRQFD_RESAMPLE: u32 = 0x20;
+    pub(crate) const NR_MEM_REGIONS: u32 = 0x21;
+    pub(crate) const NR_IOEVENTFDS: u32 = 0x22;
+    pub(crate) const NR_IRQFDS: u32 = 0x23;
 }
 
 /// `MSHV_PT_BIT_*`: partition flags.
@@ -357,6 +360,9 @@ pub(crate) const CONSTANTS: &[(&str, u64)] = &[
     ("MSHV_CAP_IOEVENTFD", cap::IOEVENTFD as u64),
     ("MSHV_CAP_IOEVENTFD_PIO", cap::IOEVENTFD_PIO as u64),
     ("MSHV_CAP_IRQFD_RESAMPLE", cap::IRQFD_RESAMPLE as u64),
+    ("MSHV_CAP_NR_MEM_REGIONS", cap::NR_MEM_REGIONS as u64),
+    ("MSHV_CAP_NR_IOEVENTFDS", cap::NR_IOEVENTFDS as u64),
+    ("MSHV_CAP_NR_IRQFDS", cap::NR_IRQFDS as u64),
     ("MSHV_IOEVENTFD", MSHV_IOEVENTFD as u64),
     ("MSHV_IOEVENTFD_FLAGS_MASK", ioeventfd::FLAGS_MASK as u64),
     ("MSHV_IOEVENTFD_BIT_DATAMATCH", 0),

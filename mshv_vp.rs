@@ -6,9 +6,10 @@
 //! hypervisor reports an intercept. A fault on movable memory, a write an ioeventfd matches and
 //! the EOI of a resampled interrupt are handled here and the VP runs on; any other message is
 //! copied (256 bytes, from the VP's intercept message page) to userspace. A pending signal ends
-//! the loop with `EINTR` between dispatches (but not right after the register page was changed,
-//! which the next dispatch must take first), so no message is ever lost: a message whose copy to
-//! userspace fails stays pending for the next call.
+//! the loop with `EINTR` before the next dispatch, whatever the guest does; no message is ever
+//! lost (a message whose copy to userspace fails stays pending for the next call), and a RIP the
+//! loop moved in the register page (a write an ioeventfd completed) is handed to the hypervisor
+//! by hypercall first, since only a dispatch would take it from the page.
 
 use core::ptr::NonNull;
 
@@ -112,7 +113,7 @@ impl Vp {
                     pending: false,
                 }, "mshv_vp_run"),
             }),
-            GFP_KERNEL,
+            GFP_KERNEL_ACCOUNT,
         )
     }
 
@@ -186,8 +187,14 @@ impl Vp {
         if hv_type & hv_vp_state::TYPE_PFN != 0 {
             let npages = buf_sz / page;
             // The PFN list is the variable header: a page of it after the 40-byte header.
+            // Upstream pins the whole buffer before it finds it too long, so a buffer it could
+            // not pin is `EFAULT` first; here the VMAs are looked at instead of pinning it.
             if npages > (page - 40) / 8 {
-                return Err(EINVAL);
+                let span = mshv_ffi::vma_span(buf, buf_sz);
+                return Err(match span {
+                    Ok(s) if s.covered && s.writable => EINVAL,
+                    _ => EFAULT,
+                });
             }
             let pinned = Pinned::new(buf as u64, npages, true, false)?;
             let pfns = pinned.pfns()?;
@@ -217,12 +224,18 @@ impl Vp {
         let mut st = mshv_ffi::lock_killable(&self.run)?;
         let pt = &self.partition;
         if !st.pending {
-            // Registers changed through the register page (an ioeventfd's write stepped over)
-            // are taken by the next dispatch, which must come before any return to userspace:
-            // the VMM would read or set them by hypercall without them.
+            // Whether the last write an ioeventfd completed moved RIP in the register page,
+            // which only the next dispatch takes.
             let mut page_dirty = false;
             loop {
-                if !page_dirty && kernel::current!().signal_pending() {
+                // Checked before every dispatch: a guest that loops on writes the kernel
+                // completes never leaves this loop otherwise.
+                if kernel::current!().signal_pending() {
+                    if page_dirty {
+                        // The VMM may read or set RIP by hypercall next: the hypervisor must
+                        // have it before the return.
+                        self.flush_ip()?;
+                    }
                     return Err(EINTR);
                 }
                 // Let others run between dispatches: a time slice may have ended, or the guest
@@ -392,6 +405,40 @@ impl Vp {
         pt.hv
             .get_vp_registers(pt.id, self.index, &[reg::RAX + u32::from(n)], &mut v)?;
         Ok(v[0].low)
+    }
+
+    /// Hands a RIP that is dirty in the register page (moved by [`Vp::skip`]) to the hypervisor
+    /// by `HvCallSetVpRegisters`, and takes its dirty bit back: the hypervisor has it, and a
+    /// later dispatch must not take the page's copy over a RIP the VMM sets meanwhile.
+    fn flush_ip(&self) -> Result {
+        let Some(page) = self.valid_reg_page() else {
+            return Ok(());
+        };
+        let p = page.as_ptr();
+        // SAFETY: As in `valid_reg_page`; the dirty mask is a `u32` and RIP a `u64` at their
+        // offsets.
+        let (dirty, rip) = unsafe {
+            (
+                p.add(regpage::DIRTY).cast::<u32>().read_volatile(),
+                p.add(regpage::RIP).cast::<u64>().read_unaligned(),
+            )
+        };
+        if dirty & regpage::CLASS_IP == 0 {
+            return Ok(());
+        }
+        let pt = &self.partition;
+        let regs = [HvRegisterAssoc {
+            name: reg::RIP,
+            value: HvRegisterValue { low: rip, high: 0 },
+            ..Default::default()
+        }];
+        pt.hv.set_vp_registers(pt.id, self.index, &regs)?;
+        // SAFETY: As above.
+        unsafe {
+            let mask = p.add(regpage::DIRTY).cast::<u32>();
+            mask.write_volatile(mask.read_volatile() & !regpage::CLASS_IP);
+        }
+        Ok(())
     }
 
     /// Moves the VP past the `len`-byte instruction at `rip`, as the VMM would after emulating

@@ -265,6 +265,9 @@ impl Hv {
                 self.rep::<_, u64, u64>(code::UNMAP_GPA_PAGES, &head, &[], &[], &mut [], 0..n);
             r?;
             done_total += n as u64;
+            if done_total < count {
+                crate::mshv_ffi::cond_resched();
+            }
         }
         Ok(())
     }
@@ -277,9 +280,18 @@ impl Hv {
             page_type,
             ..Default::default()
         };
-        self.with_deposits(pt, "map VP state page", |hv| {
+        let pfn = self.with_deposits(pt, "map VP state page", |hv| {
             hv.call_out::<_, u64>(code::MAP_VP_STATE_PAGE, &input)
-        })
+        })?;
+        // The page is read, written and mapped into the VMM: it must be one the hypervisor was
+        // given for this.
+        if !self.is_deposited(pt, pfn) {
+            pr_err!(
+                "partition {pt:#x}: the hypervisor named PFN {pfn:#x} as VP {vp}'s state page {page_type}, a page this driver never deposited; refusing it\n"
+            );
+            return Err(EIO);
+        }
+        Ok(pfn)
     }
 
     /// `HvCallUnmapVpStatePage`.

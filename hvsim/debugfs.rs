@@ -9,13 +9,17 @@
 //!   (or of any code) and the `times - 1` matching calls after it fail with `status`; `clear`
 //!   disarms every fault; numbers in hex with `0x` or decimal;
 //! - `partial_reps` (write): a seed for partial rep completion, 0 for off;
-//! - `state` (read): partitions alive, and the root pool's deposited and used pages; a line
-//!   `partition <id>` per partition; a line `pending <pt> <vp> <vector>` per interrupt not taken;
+//! - `state` (read): partitions alive, the root pool's deposited and used pages, the pages the
+//!   driver's ledger records as deposited (`ledger <n>`); a line `partition <id> <deposited>`
+//!   per partition; a line `pending <pt> <vp> <vector>` per interrupt not taken;
 //! - `gpa` (write `<partition id> <guest page>`, then read): `<pfn> <flags>` of that page's
 //!   mapping in hex, or `none`;
 //! - `pin` (write `<address> <size>`): pins the writer's memory there as guest memory is pinned
 //!   (`pin_user_pages_fast`, `FOLL_WRITE | FOLL_LONGTERM`) and unpins it: the floor the map
-//!   benchmark is measured against.
+//!   benchmark is measured against;
+//! - `forge` (write `withdraw <pfn>` or `state_page <pfn>`, or `clear`): the next withdraw
+//!   returns that PFN as its first page, or the next state page mapped is that PFN, as a
+//!   hostile hypervisor would; for the driver's checks to refuse.
 
 use core::fmt;
 
@@ -67,8 +71,11 @@ fn state(hv: &Arc<Hv>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let (deposited, used) = hv.sim().root_pool();
     writeln!(f, "partitions {}", hv.sim().partitions())?;
     writeln!(f, "root_pool {deposited} {used}")?;
+    // What the driver's ledger holds as deposited: with no partition left, the root's pool.
+    writeln!(f, "ledger {}", hv.deposited_pages())?;
     for id in hv.sim().partition_ids().map_err(|_| fmt::Error)? {
-        writeln!(f, "partition {id}")?;
+        let deposited = hv.sim().partition(id).map_or(0, |p| p.deposited);
+        writeln!(f, "partition {id} {deposited}")?;
     }
     // One line per asserted interrupt the guest has not taken.
     for (pt, vp, vector) in hv.sim().all_pending().map_err(|_| fmt::Error)? {
@@ -135,6 +142,27 @@ fn pin(_hv: &Arc<Hv>, reader: &mut UserSliceReader) -> Result {
     Ok(())
 }
 
+fn forge(hv: &Arc<Hv>, reader: &mut UserSliceReader) -> Result {
+    let mut buf = [0u8; 128];
+    let s = line(reader, &mut buf)?;
+    let mut forged = crate::hvsim::Forged::default();
+    if s != "clear" {
+        let mut w = s.split_whitespace();
+        let what = w.next().ok_or(EINVAL)?;
+        let pfn = Some(number(w.next().ok_or(EINVAL)?)?);
+        if w.next().is_some() {
+            return Err(EINVAL);
+        }
+        match what {
+            "withdraw" => forged.withdraw = pfn,
+            "state_page" => forged.state_page = pfn,
+            _ => return Err(EINVAL),
+        }
+    }
+    hv.sim().forge(forged);
+    Ok(())
+}
+
 fn partial_reps(hv: &Arc<Hv>, reader: &mut UserSliceReader) -> Result {
     let mut buf = [0u8; 128];
     hv.sim().set_partial_reps(number(line(reader, &mut buf)?)?);
@@ -152,6 +180,7 @@ pub(crate) fn register(hv: &Arc<Hv>) -> Result<Pin<KBox<Scope<Arc<Hv>>>>> {
         dir.write_only_callback_file(c"partial_reps", hv, &partial_reps);
         dir.read_write_callback_file(c"gpa", hv, &gpa_show, &gpa_set);
         dir.write_only_callback_file(c"pin", hv, &pin);
+        dir.write_only_callback_file(c"forge", hv, &forge);
     });
     KBox::pin_init(scope, GFP_KERNEL)
 }

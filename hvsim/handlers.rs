@@ -354,8 +354,14 @@ fn withdraw(st: &mut SimState, c: Control, input: &[u8], out: &mut [u8]) -> Outc
         return Err(bad(status::INVALID_PARAMETER, c));
     }
     let range = reps(st, c);
+    let forged = st.forged.withdraw.take();
     let pool = st.pool(i.partition_id).map_err(|s| bad(s, c))?;
     for r in range.clone() {
+        // A lie armed by a test: a page the pool never had, the pool's own kept.
+        if let Some(pfn) = forged.filter(|_| r == range.start) {
+            wr(out, r * 8, &pfn);
+            continue;
+        }
         let Some(pfn) = pool.withdraw() else {
             return Err((status::NO_RESOURCES, r));
         };
@@ -515,7 +521,13 @@ fn state_page_vp<'a>(
 }
 
 fn map_state_page(st: &mut SimState, c: Control, input: &[u8], out: &mut [u8]) -> Outcome {
+    let forged = st.forged.state_page.take();
     let (p, i) = state_page_vp(st, input, c)?;
+    // A lie armed by a test: a page that is not the VP's (nor recorded as one).
+    if let Some(pfn) = forged {
+        wr(out, 0, &pfn);
+        return Ok(0);
+    }
     let slot = i.page_type as usize;
     // PANIC: `state_page_vp` found the VP.
     let pfn = match p.vp(i.vp_index).expect("VP exists").state_pages[slot] {

@@ -255,7 +255,7 @@ static void *dontneed_loop(void *arg)
 			break;
 		}
 		d->rounds++;
-		usleep(50);
+		usleep(200);
 	}
 	return NULL;
 }

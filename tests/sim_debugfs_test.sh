@@ -10,7 +10,7 @@ if [ ! -d $D ]; then
 	echo "1..0 # SKIP no simulator (not the MSHV_SIM=1 build)"
 	exit 4
 fi
-echo "1..6"
+echo "1..8"
 
 n=0
 result() {
@@ -21,6 +21,12 @@ result() {
 # Every partition fd of earlier tests is closed: none is left in the hypervisor.
 grep -q '^partitions 0$' $D/state && grep -Eq '^root_pool [0-9]+ 0$' $D/state
 result $? "state: no partitions left, nothing charged to the root pool"
+
+# The driver's ledger of deposits agrees with the hypervisor: with no partition left, it holds
+# the root's pool and nothing else (every partition's pages were withdrawn and freed).
+root=$(sed -n 's/^root_pool \([0-9]*\) .*/\1/p' $D/state)
+[ -n "$root" ] && grep -qx "ledger $root" $D/state
+result $? "state: the ledger holds the root pool's pages, no more"
 
 # Lines of "<code> <count> <nanoseconds>".
 ! grep -Evq '^0x[0-9a-f]{4} [0-9]+ [0-9]+$' $D/calls
@@ -61,3 +67,17 @@ echo "0x1001 0x1000" >$D/pin 2>/dev/null && ok=1
 echo "0x1000 0x1000" >$D/pin 2>/dev/null && ok=1
 echo "1 2 3" >$D/pin 2>/dev/null && ok=1
 result $ok "pin: unaligned, unmapped and malformed requests refused"
+
+# forge: well-formed lies are armed (and disarmed), malformed lines refused.
+ok=0
+for good in "withdraw 0x1234" "state_page 77" "clear"; do
+	echo "$good" >$D/forge 2>/dev/null || { echo "# refused: $good"; ok=1; }
+done
+for bad in "" "withdraw" "state_page x" "steal 1" "withdraw 1 2"; do
+	if echo "$bad" >$D/forge 2>/dev/null; then
+		echo "# taken: '$bad'"
+		ok=1
+	fi
+done
+echo clear >$D/forge
+result $ok "forge: lies armed and disarmed, malformed lines EINVAL"

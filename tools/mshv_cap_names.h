@@ -38,6 +38,9 @@ static const struct mshv_cap_name mshv_cap_names[] = {
 	MSHV_CAP_NAME(IOEVENTFD),
 	MSHV_CAP_NAME(IOEVENTFD_PIO),
 	MSHV_CAP_NAME(IRQFD_RESAMPLE),
+	MSHV_CAP_NAME(NR_MEM_REGIONS),
+	MSHV_CAP_NAME(NR_IOEVENTFDS),
+	MSHV_CAP_NAME(NR_IRQFDS),
 };
 
 #define MSHV_NR_CAP_NAMES (sizeof(mshv_cap_names) / sizeof(mshv_cap_names[0]))

@@ -121,3 +121,15 @@ __u64 sim_newest_partition(void);
 int sim_gpa(__u64 pt, __u64 gfn, __u64 *pfn, __u32 *flags);
 /* The PFN behind the caller's address (from /proc/self/pagemap; root only), 0 if none. */
 __u64 host_pfn(const void *addr);
+
+/* Pages deposited to partition pt's pool (the simulator's view); -1 if there is no such partition. */
+long sim_deposited(__u64 pt);
+/* Writes line to the simulator's forge file ("withdraw <pfn>", "state_page <pfn>", "clear"). */
+void sim_forge(const char *line);
+
+/* ---- The kernel log, for what a test must (not) have made the driver say ---- */
+
+/* Opens /dev/kmsg at its end: kmsg_find() then sees only what is logged afterwards. */
+int kmsg_open(void);
+/* Whether a record logged since kmsg_open() (or the last kmsg_find on fd) contains needle. */
+bool kmsg_find(int fd, const char *needle);

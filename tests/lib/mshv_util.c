@@ -303,3 +303,57 @@ __u64 host_pfn(const void *addr)
 	/* Bit 63: present; bits 0-54: the PFN. */
 	return (e >> 63) ? (e & ((1ULL << 55) - 1)) : 0;
 }
+
+long sim_deposited(__u64 pt)
+{
+	char line[128];
+	unsigned long long id, n;
+	long found = -1;
+	FILE *f = fopen(SIM "state", "r");
+
+	TEST_ASSERT(f, "open %s: %s", SIM "state", strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "partition %llu %llu", &id, &n) == 2 && id == pt)
+			found = n;
+	fclose(f);
+	return found;
+}
+
+void sim_forge(const char *line)
+{
+	int fd = open(SIM "forge", O_WRONLY);
+
+	TEST_ASSERT(fd >= 0, "open %s: %s", SIM "forge", strerror(errno));
+	TEST_ASSERT(write(fd, line, strlen(line)) == (ssize_t)strlen(line), "forge %s: %s", line,
+		    strerror(errno));
+	close(fd);
+}
+
+int kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	TEST_ASSERT(fd >= 0, "open /dev/kmsg: %s", strerror(errno));
+	TEST_ASSERT(lseek(fd, 0, SEEK_END) >= 0, "seek /dev/kmsg: %s", strerror(errno));
+	return fd;
+}
+
+bool kmsg_find(int fd, const char *needle)
+{
+	char rec[2048];
+	bool found = false;
+	ssize_t n;
+
+	/* One record per read; EAGAIN when there are no more, EPIPE when some were overwritten. */
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		if (strstr(rec, needle))
+			found = true;
+	}
+	return found;
+}

@@ -76,6 +76,14 @@
  * level-triggered interrupt (its EOI, which then does not reach userspace)
  */
 #define MSHV_CAP_IRQFD_RESAMPLE		0x20
+/*
+ * Per-partition limits; the value is the limit, and one past it is ENOSPC:
+ * guest memory regions (MSHV_SET_GUEST_MEMORY), ioeventfds (MSHV_IOEVENTFD),
+ * irqfds (MSHV_IRQFD).
+ */
+#define MSHV_CAP_NR_MEM_REGIONS		0x21
+#define MSHV_CAP_NR_IOEVENTFDS		0x22
+#define MSHV_CAP_NR_IRQFDS		0x23
 
 /*
  * /dev/mshv and partition fds: is a capability supported?
