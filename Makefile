@@ -7,6 +7,7 @@
 #   make check    every test; ends with "N passed, N failed"
 #   make demo     boot the test guest and show what /dev/mshv offers
 #   make bench    the benchmarks, in the test guest
+#   make fuzz     the fuzzer, long (MSHV_FUZZ_IOCTLS=1000000, MSHV_FUZZ_SEED= to replay)
 #   make MSHV_SIM=1   the simulator build (tests only; never for production)
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -36,4 +37,7 @@ bench:
 demo:
 	@$(TESTBED_ENV) bash scripts/testbed.sh demo
 
-.PHONY: all modules modules_install install clean check demo bench
+fuzz:
+	@$(TESTBED_ENV) bash scripts/testbed.sh fuzz
+
+.PHONY: all modules modules_install install clean check demo bench fuzz

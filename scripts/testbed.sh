@@ -7,10 +7,12 @@
 #                              the hello guest (mshv-hello)
 #   scripts/testbed.sh bench   the benchmarks (bench/), in a guest with 3 GiB, on the bench
 #                              kernel (the test kernel without KASAN, lockdep, ...)
+#   scripts/testbed.sh fuzz    the fuzzer, long (MSHV_FUZZ_IOCTLS, default 1000000; MSHV_FUZZ_SEED
+#                              replays a seed), on the debug kernel, judged as check is
 #
 # Environment: KDIR (a Rust-enabled kernel build to use instead of the cached test kernel),
 # MSHV_QEMU_ACCEL (default tcg: this machine's /dev/kvm cannot boot a stock guest),
-# MSHV_QEMU_TIMEOUT (seconds, default 900).
+# MSHV_QEMU_TIMEOUT (seconds, default 900; 4 hours for fuzz).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -20,7 +22,7 @@ OUT=$MSHV_ROOT/build/testbed
 [ "$MODE" = check ] || OUT=$MSHV_ROOT/build/testbed-$MODE
 HOST_RESULTS=$OUT/host-results.txt
 ACCEL=${MSHV_QEMU_ACCEL:-tcg}
-TIMEOUT=${MSHV_QEMU_TIMEOUT:-900}
+TIMEOUT=${MSHV_QEMU_TIMEOUT:-$([ "$MODE" = fuzz ] && echo 14400 || echo 900)}
 
 mkdir -p "$OUT"
 : >"$HOST_RESULTS"
@@ -42,7 +44,8 @@ record() {
 }
 
 finish() {
-	python3 "$MSHV_ROOT/scripts/parse-log.py" --host-results "$HOST_RESULTS" "$@"
+	python3 "$MSHV_ROOT/scripts/parse-log.py" --host-results "$HOST_RESULTS" \
+		--floor "$(grep -v '^#' "$MSHV_ROOT/tests/result-floor")" "$@"
 	exit $?
 }
 
@@ -74,6 +77,8 @@ if [ "$MODE" = check ]; then
 		"$RUSTFMT" --edition 2021 --check --config-path "$KDIR/source/.rustfmt.toml" \
 		"$MSHV_ROOT/mshv_main.rs" || true
 	record "lint: header, mirrors, names and docs agree" bash "$MSHV_ROOT/scripts/lint.sh" || true
+	record "judge: doctored logs fail, a good one passes" \
+		python3 "$MSHV_ROOT/scripts/test_parse_log.py" || true
 	# Debian's docutils (python3-docutils), not whatever python3 is first on PATH.
 	record "docs: Documentation/mshv.rst renders without a warning" \
 		/usr/bin/python3 -m docutils --halt=warning "$MSHV_ROOT"/Documentation/mshv.rst /dev/null \
@@ -116,9 +121,19 @@ spec=$OUT/initramfs.list
 	done
 	echo "file /bin/mshv_bench $MSHV_ROOT/build/tests/mshv_bench 0755 0 0"
 	echo "file /bin/mshv_io_bench $MSHV_ROOT/build/tests/mshv_io_bench 0755 0 0"
+	echo "file /bin/mshv_fuzz $MSHV_ROOT/build/tests/mshv_fuzz 0755 0 0"
 	echo "file /bin/mshv-ioctls-hello $MSHV_CACHE/cargo-target/x86_64-unknown-linux-gnu/release/mshv-ioctls-hello 0755 0 0"
 } >"$spec"
 "$KDIR/usr/gen_init_cpio" "$spec" | gzip -1 >"$OUT/initramfs.cpio.gz"
+
+# The fuzzer's bounds and seed, and MSHV_TESTS (a list of the test programs to run, while
+# developing), reach the guest script as environment (kernel command line).
+fuzz_args() {
+	[ -z "${MSHV_TESTS:-}" ] || printf 'MSHV_TESTS="%s" ' "$MSHV_TESTS"
+	[ -z "${MSHV_FUZZ_SEED:-}" ] || printf 'MSHV_FUZZ_SEED=%s ' "$MSHV_FUZZ_SEED"
+	[ -z "${MSHV_FUZZ_IOCTLS:-}" ] || printf 'MSHV_FUZZ_IOCTLS=%s ' "$MSHV_FUZZ_IOCTLS"
+	[ -z "${MSHV_FUZZ_SECONDS:-}" ] || printf 'MSHV_FUZZ_SECONDS=%s ' "$MSHV_FUZZ_SECONDS"
+}
 
 serial=$OUT/$MODE.log
 log "booting the guest ($ACCEL, $MODE); serial log: $serial"
@@ -130,7 +145,7 @@ timeout "$TIMEOUT" qemu-system-x86_64 \
 	-display none -monitor none -serial "file:$serial" -no-reboot \
 	-kernel "$KDIR/arch/x86/boot/bzImage" \
 	-initrd "$OUT/initramfs.cpio.gz" \
-	-append "console=ttyS0 quiet panic=-1 oops=panic MSHV_MODE=$MODE" || rc=$?
+	-append "console=ttyS0 quiet panic=-1 oops=panic MSHV_MODE=$MODE $(fuzz_args)" || rc=$?
 [ "$rc" = 124 ] && timed_out=(--timed-out)
 log "guest ran $(($(date +%s) - start)) s"
 
@@ -139,4 +154,14 @@ if [ "$MODE" = demo ] || [ "$MODE" = bench ]; then
 	grep -q '^MSHV-GUEST-END' "$serial"
 	exit $?
 fi
-finish "${timed_out[@]}" "$serial"
+if [ "$MODE" = check ]; then
+	# The driver's function coverage, from the KCOV data the guest printed.
+	python3 "$MSHV_ROOT/scripts/coverage.py" "$serial" --ko "$MODS/sim/mshv.ko" \
+		--readelf "llvm-readelf$LLVM" --demangler "llvm-cxxfilt$LLVM" \
+		--floor "$(grep -v '^#' "$MSHV_ROOT/tests/coverage-floor")" \
+		--result "$HOST_RESULTS" || true
+	finish "${timed_out[@]}" "$serial"
+fi
+# fuzz: the judge of check, with the fuzzer's results as the floor.
+python3 "$MSHV_ROOT/scripts/parse-log.py" --host-results "$HOST_RESULTS" --floor 3 \
+	"${timed_out[@]}" "$serial"

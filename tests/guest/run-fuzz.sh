@@ -1,0 +1,42 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make fuzz`: the simulator build and the fuzzer, long (MSHV_FUZZ_IOCTLS ioctls, default one
+# million; MSHV_FUZZ_SEED replays a seed). Judged as `make check` is: any splat, hang, leak or
+# panic fails the run.
+KMEMLEAK=/sys/kernel/debug/kmemleak
+
+dump_dmesg() {
+	echo "MSHV-DMESG-BEGIN $1"
+	dmesg -c
+	echo "MSHV-DMESG-END $1"
+}
+
+if [ -w $KMEMLEAK ]; then
+	echo scan >$KMEMLEAK
+	echo clear >$KMEMLEAK
+fi
+dump_dmesg boot
+insmod /lib/mshv/sim/mshv.ko
+echo "[insmod_sim] exit=$?"
+dump_dmesg kunit
+/bin/mshv_fuzz -n "${MSHV_FUZZ_IOCTLS:-1000000}" -j 3 -w 60 ${MSHV_FUZZ_SEED:+-s $MSHV_FUZZ_SEED} \
+	>/tmp/out 2>&1
+rc=$?
+sed "s|^|[mshv_fuzz] |" /tmp/out
+echo "[mshv_fuzz] exit=$rc"
+rmmod mshv
+echo "[rmmod_sim] exit=$?"
+dump_dmesg fuzz
+if [ -w $KMEMLEAK ]; then
+	sleep 6
+	echo scan >$KMEMLEAK
+	echo scan >$KMEMLEAK
+	echo "MSHV-KMEMLEAK-BEGIN"
+	cat $KMEMLEAK
+	echo "MSHV-KMEMLEAK-END"
+else
+	echo "MSHV-KMEMLEAK-MISSING"
+fi
+dump_dmesg end
+echo "MSHV-SCRIPT-END fuzz"
