@@ -10,6 +10,7 @@
 #include <linux/err.h>
 #include <linux/eventfd.h>
 #include <linux/file.h>
+#include <linux/kcov.h>
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/wait.h>
@@ -58,11 +59,20 @@ static void irqfd_queue_proc(struct file *file, wait_queue_head_t *wqh, poll_tab
 	add_wait_queue_priority(wqh, &irqfd->wait);
 }
 
+/*
+ * KCOV's remote coverage of the injection, which runs in a kworker: a
+ * common handle of this module's own ("mshv"), for a collector of the tests
+ * to register. Nothing without CONFIG_KCOV or without a collector.
+ */
+#define MSHV_KCOV_INSTANCE 0x6d736876
+
 static void irqfd_inject(struct work_struct *work)
 {
 	struct mshv_rs_irqfd *irqfd = container_of(work, struct mshv_rs_irqfd, inject);
 
+	kcov_remote_start(kcov_remote_handle(KCOV_SUBSYSTEM_COMMON, MSHV_KCOV_INSTANCE));
 	mshv_rs_irqfd_inject(irqfd->owner, irqfd->gsi);
+	kcov_remote_stop();
 }
 
 struct mshv_rs_irqfd *mshv_rs_irqfd_new(int fd, const void *owner, u32 gsi)

@@ -4,11 +4,15 @@
 
 The guest prints the module PCs its test programs and the fuzzer reached (tests/lib/kcov.c,
 tests/guest/run-check.sh) as "<section> <offset>" lines between MSHV-KCOV-BEGIN and
-MSHV-KCOV-END. The simulator build's mshv.ko says where its functions are and which of them
-KCOV instruments (a call to __sanitizer_cov_trace_pc). The driver's functions are the
-instrumented functions of the mshv crate and of its C glue, less the simulated hypervisor, the
-KUnit suites and the kernel crate's generics instantiated here. A function is reached when a PC
-inside it was.
+MSHV-KCOV-END. The simulator build's mshv.ko (with debug information) says which code each PC
+belongs to: every call to __sanitizer_cov_trace_pc is a PC KCOV can report, and the debug
+information names the function it is in and every function inlined there. A function is
+counted once however often it was inlined; it is reached when a PC of any of its copies was.
+
+The driver's functions are those of the crate (mshv_main::...) and of its C glue, less the
+simulated hypervisor, the KUnit suites, and the kernel crate's generics instantiated here; the
+module's init and exit code (run by insmod and rmmod) is in their own sections and is not
+counted.
 
 Prints the share reached and every function never reached; with --result, appends a
 "PASS name" / "FAIL name" line for the judge: the share must not fall below the floor kept in
@@ -16,11 +20,16 @@ tests/coverage-floor.
 """
 
 import argparse
+import os
 import re
 import subprocess
 import sys
 
 GOAL = 85.0
+# The crate is named after its root file.
+CRATE = "mshv_main"
+# The C glue; mshv_uapi_check.c holds the header's values for KUnit.
+GLUE = {"mshv_helpers.c", "mshv_irqfd_glue.c", "mshv_region_glue.c"}
 
 
 def readelf(tool, ko, *args):
@@ -28,30 +37,24 @@ def readelf(tool, ko, *args):
                           text=True).stdout
 
 
-def sections(tool, ko):
-    """Section index -> name."""
-    out = {}
+def text_functions(tool, ko):
+    """(start, size, mangled name) of the functions in .text."""
+    secs = {}
     for m in re.finditer(r"^\s*\[\s*(\d+)\]\s+(\S+)", readelf(tool, ko, "-S"), re.M):
-        out[int(m.group(1))] = m.group(2)
-    return out
-
-
-def functions(tool, ko, secs):
-    """(section, start, size, name) of every function with a size."""
+        secs[int(m.group(1))] = m.group(2)
     out = []
     for line in readelf(tool, ko, "-s").splitlines():
         f = line.split()
         if len(f) < 8 or f[3] != "FUNC" or not f[6].isdigit():
             continue
-        size = int(f[2], 0) if f[2].startswith("0x") else int(f[2])
-        if size:
-            out.append((secs[int(f[6])], int(f[1], 16), size, f[7]))
-    return out
+        if secs.get(int(f[6])) == ".text" and int(f[2]):
+            out.append((int(f[1], 16), int(f[2]), f[7]))
+    return sorted(out)
 
 
-def trace_calls(tool, ko):
-    """Section -> offsets of the calls to __sanitizer_cov_trace_pc (their relocations)."""
-    out = {}
+def trace_pcs(tool, ko):
+    """The PCs KCOV can report in .text: the return address of each trace call."""
+    out = []
     sec = None
     for line in readelf(tool, ko, "-r").splitlines():
         m = re.match(r"Relocation section '\.rela(\S+)'", line)
@@ -59,27 +62,34 @@ def trace_calls(tool, ko):
             sec = m.group(1)
             continue
         f = line.split()
-        if sec and len(f) >= 5 and f[4].startswith("__sanitizer_cov_trace_pc"):
-            out.setdefault(sec, []).append(int(f[0], 16))
-    return out
+        if sec == ".text" and len(f) >= 5 and f[4].startswith("__sanitizer_cov_trace_pc"):
+            # The relocation is the call's 4-byte operand; the call returns past it.
+            out.append(int(f[0], 16) + 4)
+    return sorted(out)
 
 
-def demangle(tool, names):
-    r = subprocess.run([tool], input="\n".join(names), capture_output=True, text=True,
-                       check=True)
-    return r.stdout.splitlines()
+def run(cmd, text):
+    return subprocess.run(cmd, input=text, capture_output=True, text=True,
+                          check=True).stdout
 
 
-# The crate is named after its root file.
-CRATE = "mshv_main"
+def frames(symbolizer, ko, pcs):
+    """For each PC, its frames as (function, file), innermost first."""
+    # The PC is past the call: its own code is the byte before.
+    out = run([symbolizer, "--inlines", f"--obj={ko}"],
+              "".join(f"0x{pc - 1:x}\n" for pc in pcs))
+    result = []
+    for block in out.strip("\n").split("\n\n"):
+        lines = block.split("\n")
+        result.append([(lines[i], lines[i + 1].rsplit(":", 2)[0])
+                       for i in range(0, len(lines) - 1, 2)])
+    return result
 
 
-def is_driver(mangled, name):
+def is_driver(name, path):
     """Whether a function is the driver's: the crate's own, or the C glue's."""
-    if not mangled.startswith("_R"):
-        # C: the glue files. The KUnit values of the uapi header are the tests'; what the
-        # compiler adds (KASAN's constructors) is nobody's.
-        return not re.match(r"(mshv_uapi_check|__|asan\.|kcov)", mangled)
+    if "::" not in name and "<" not in name:
+        return os.path.basename(path) in GLUE
     if f"{CRATE}::hvsim" in name or "::tests::" in name or "kunit" in name:
         return False
     return (name.startswith(f"{CRATE}::") or name.startswith(f"<{CRATE}::")
@@ -89,14 +99,15 @@ def is_driver(mangled, name):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("log")
-    ap.add_argument("--ko", required=True, help="the simulator build's mshv.ko")
+    ap.add_argument("--ko", required=True, help="the simulator build's mshv.ko, with debug info")
     ap.add_argument("--readelf", default="llvm-readelf-22")
+    ap.add_argument("--symbolizer", default="llvm-symbolizer-22")
     ap.add_argument("--demangler", default="llvm-cxxfilt-22")
     ap.add_argument("--floor", type=float, default=0.0)
     ap.add_argument("--result", help="append the verdict to this host results file")
     args = ap.parse_args()
 
-    reached = {}
+    reached = set()
     inside = False
     with open(args.log, errors="replace") as f:
         for line in f:
@@ -106,35 +117,41 @@ def main():
                 inside = False
             elif inside:
                 p = line.split()
-                if len(p) == 2:
-                    reached.setdefault(p[0], set()).add(int(p[1], 16))
+                if len(p) == 2 and p[0] == ".text":
+                    reached.add(int(p[1], 16))
 
-    secs = sections(args.readelf, args.ko)
-    calls = trace_calls(args.readelf, args.ko)
-    funcs = functions(args.readelf, args.ko, secs)
-    names = demangle(args.demangler, [f[3] for f in funcs])
-    driver = []
-    for (sec, start, size, mangled), name in zip(funcs, names):
-        # Module init and exit run in insmod and rmmod, which are not traced.
-        if sec in (".init.text", ".exit.text") or mangled in ("init_module", "cleanup_module"):
+    pcs = trace_pcs(args.readelf, args.ko)
+    funcs = text_functions(args.readelf, args.ko)
+    names = run([args.demangler], "\n".join(f[2] for f in funcs) + "\n").splitlines()
+    # The outermost frame is named from the symbol table, which a relocatable object makes
+    # ambiguous: the function symbol that holds the PC names it.
+    owner = {}
+    i = 0
+    for pc in pcs:
+        while i + 1 < len(funcs) and funcs[i + 1][0] < pc:
+            i += 1
+        start, size, _ = funcs[i]
+        if start < pc <= start + size:
+            owner[pc] = names[i]
+    driver, hit = set(), set()
+    for pc, fr in zip(pcs, frames(args.symbolizer, args.ko, pcs)):
+        if not fr:
             continue
-        # Instrumented: a trace call inside it (a function without one cannot be seen).
-        if not any(start <= off < start + size for off in calls.get(sec, ())):
-            continue
-        if not is_driver(mangled, name):
-            continue
-        # A PC is a return address: past its call, at most the function's end.
-        hit = any(start < pc <= start + size for pc in reached.get(sec, ()))
-        driver.append((name, hit))
+        if pc in owner:
+            fr[-1] = (owner[pc], fr[-1][1])
+        for name, path in fr:
+            if is_driver(name, path):
+                driver.add(name)
+                if pc in reached:
+                    hit.add(name)
 
     total = len(driver)
-    hit = sum(1 for _, h in driver if h)
-    share = 100.0 * hit / total if total else 0.0
-    missed = sorted({n for n, h in driver if not h})
+    share = 100.0 * len(hit) / total if total else 0.0
+    missed = sorted(driver - hit)
     verdict = "PASS" if total and share >= args.floor else "FAIL"
-    print(f"coverage: the tests reached {hit} of the driver's {total} functions "
-          f"({share:.1f}%; goal {GOAL:.0f}%, floor {args.floor:.1f}%), from "
-          f"{sum(len(v) for v in reached.values())} module PCs")
+    print(f"coverage: the tests reached {len(hit)} of the driver's {total} functions "
+          f"({share:.1f}%; goal {GOAL:.0f}%, floor {args.floor:.1f}%); "
+          f"{len(reached & set(pcs))} of the module's {len(pcs)} PCs")
     if missed:
         print(f"coverage: never reached ({len(missed)}):")
         for n in missed:

@@ -95,6 +95,10 @@ record "build: mshv-ioctls client (crates.io mshv-ioctls 0.7.1)" \
 	--target x86_64-unknown-linux-gnu --target-dir "$MSHV_CACHE/cargo-target" || build_ok=
 [ -n "$build_ok" ] || finish /dev/null
 
+# The simulator build carries debug information for the coverage figure; the guest does not
+# need it (the code, and so every PC, is the same).
+"llvm-objcopy$LLVM" --strip-debug "$MODS/sim/mshv.ko" "$OUT/mshv-sim.ko"
+
 # The initramfs: static busybox, both modules, the static tests, the guest scripts.
 spec=$OUT/initramfs.list
 {
@@ -112,11 +116,11 @@ spec=$OUT/initramfs.list
 		echo "file /mshv/$(basename "$f") $f 0755 0 0"
 	done
 	echo "file /lib/mshv/prod/mshv.ko $MODS/prod/mshv.ko 0644 0 0"
-	echo "file /lib/mshv/sim/mshv.ko $MODS/sim/mshv.ko 0644 0 0"
+	echo "file /lib/mshv/sim/mshv.ko $OUT/mshv-sim.ko 0644 0 0"
 	for f in "$MSHV_ROOT"/build/tests/*_test "$MSHV_ROOT"/tests/*_test.sh; do
 		echo "file /tests/$(basename "$f") $f 0755 0 0"
 	done
-	for tool in mshv-info mshv-hello; do
+	for tool in mshv-info mshv-hello mshv-kcov-run; do
 		echo "file /bin/$tool $MSHV_ROOT/build/tests/$tool 0755 0 0"
 	done
 	echo "file /bin/mshv_bench $MSHV_ROOT/build/tests/mshv_bench 0755 0 0"
@@ -158,6 +162,7 @@ if [ "$MODE" = check ]; then
 	# The driver's function coverage, from the KCOV data the guest printed.
 	python3 "$MSHV_ROOT/scripts/coverage.py" "$serial" --ko "$MODS/sim/mshv.ko" \
 		--readelf "llvm-readelf$LLVM" --demangler "llvm-cxxfilt$LLVM" \
+		--symbolizer "llvm-symbolizer$LLVM" \
 		--floor "$(grep -v '^#' "$MSHV_ROOT/tests/coverage-floor")" \
 		--result "$HOST_RESULTS" || true
 	finish "${timed_out[@]}" "$serial"

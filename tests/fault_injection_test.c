@@ -111,6 +111,22 @@ TEST_F(sim, create_vp)
 	close(pt);
 }
 
+/* A shortage of contiguous memory is answered with blocks of 8 contiguous pages, and a retry. */
+TEST_F(sim, contiguous_shortage_is_deposited_for)
+{
+	int pt = mshv_create_partition(self->mshv, true);
+	__u64 id = sim_newest_partition();
+	long before = sim_deposited(id);
+	int vp;
+
+	inject(HVCALL_CREATE_VP, 1, 1, 0x75 /* INSUFFICIENT_CONTIGUOUS_MEMORY */);
+	vp = __mshv_create_vp(pt, 0);
+	EXPECT_LE(0, vp) TH_LOG("create VP: %s", strerror(errno));
+	EXPECT_LE(before + 8, sim_deposited(id));
+	close(vp);
+	close(pt);
+}
+
 TEST_F(sim, map_and_unmap)
 {
 	int pt = mshv_create_partition(self->mshv, true);

@@ -5,8 +5,8 @@
  *   mshv_fuzz [-s seed] [-n ioctls] [-t seconds] [-j threads] [-w hang-seconds]
  *
  * Thread 0 explores: it runs programs (sequences of up to 24 calls: the ioctls of /dev/mshv,
- * partition and VP fds with mutated arguments, mmap of VP fds, MADV_DONTNEED, munmap and
- * mmap again, fork, close, eventfd writes, raw ioctl numbers), each in a fresh set of fds
+ * partition and VP fds with mutated arguments, mmap of VP fds, MADV_DONTNEED, a mapping
+ * replaced by a new one, fork, close, eventfd writes, raw ioctl numbers), each in a fresh set of fds
  * closed in a random order at its end. KCOV (tests/lib/kcov.c) says which of the module's PCs
  * a call reached; a program that reached new ones is kept, and later programs are mutations of
  * kept ones (an argument changed, a call inserted, removed or swapped, two programs spliced).
@@ -129,7 +129,7 @@ static const int weight_explore[OP_COUNT] = {
 	2, 2, 6, 5, 5, 8, 4, 3, 4, 5, 3, 4, 8, 3, 2, 3, 2, 1, 1, 2, 3, 2,
 };
 static const int weight_race[OP_COUNT] = {
-	1, 0, 2, 2, 2, 6, 5, 1, 1, 2, 1, 1, 12, 1, 1, 4, 6, 3, 2, 1, 1, 0,
+	1, 0, 2, 2, 2, 6, 5, 1, 1, 2, 1, 1, 12, 1, 1, 4, 6, 3, 1, 1, 1, 0,
 };
 
 struct call {
@@ -661,10 +661,14 @@ static void exec_call(struct ctx *c, struct worker *w, const struct call *k)
 		break;
 	}
 	case OP_REMAP: {
-		/* Areas 2-4 only: nothing writes them from here. */
+		/*
+		 * Areas 2-4 only: nothing writes them from here. The old mapping goes and a new
+		 * one takes its place in one call: a munmap first would leave a hole another
+		 * thread's mmap could fill (a KCOV buffer, say), which the MAP_FIXED would then
+		 * replace.
+		 */
 		int ar = 2 + a[0] % 3;
 
-		munmap(area[ar], AREA_SIZE);
 		mmap(area[ar], AREA_SIZE, area_prot[ar], area_flags[ar] | MAP_FIXED, -1, 0);
 		break;
 	}
@@ -677,8 +681,9 @@ static void exec_call(struct ctx *c, struct worker *w, const struct call *k)
 				close(c->pt[a[1] % NSLOT]);
 			_exit(0);
 		}
-		if (p > 0)
-			waitpid(p, NULL, 0);
+		/* Until it is gone (the signals interrupt the wait): its fds die with it. */
+		while (p > 0 && waitpid(p, NULL, 0) < 0 && errno == EINTR)
+			;
 		break;
 	}
 	case OP_EFD: {
@@ -712,7 +717,10 @@ static void exec_call(struct ctx *c, struct worker *w, const struct call *k)
 
 		fd = a[0] % 3 == 0 ? get_fd(c, c->dev, a[0] >> 2) :
 		     a[0] % 3 == 1 ? get_fd(c, c->pt, a[0] >> 2) : vp_fd(c, a[0] >> 2);
-		do_ioctl(fd, cmd, pointer(a[5]));
+		r = do_ioctl(fd, cmd, pointer(a[5]));
+		/* A number that happens to make a partition or a VP: its fd is the run's to close. */
+		if (r >= 0 && (cmd == MSHV_CREATE_PARTITION || cmd == MSHV_CREATE_VP))
+			close(r);
 		break;
 	}
 	}

@@ -24,6 +24,12 @@ wanted() {
 	[ -z "$MSHV_TESTS" ] || case " $MSHV_TESTS " in *" $1 "*) ;; *) return 1 ;; esac
 }
 
+merge_kcov() {
+	cat $MSHV_KCOV_DIR/*.pcs /tmp/kcov.all 2>/dev/null | sort -u >/tmp/kcov.new
+	mv /tmp/kcov.new /tmp/kcov.all
+	rm -f $MSHV_KCOV_DIR/*.pcs
+}
+
 run() {
 	name=$1
 	shift
@@ -34,9 +40,7 @@ run() {
 	sed "s|^|[$name] |" /tmp/out
 	echo "[$name] # $(($(date +%s) - start)) s"
 	echo "[$name] exit=$rc"
-	cat $MSHV_KCOV_DIR/*.pcs /tmp/kcov.all 2>/dev/null | sort -u >/tmp/kcov.new
-	mv /tmp/kcov.new /tmp/kcov.all
-	rm -f $MSHV_KCOV_DIR/*.pcs
+	merge_kcov
 }
 
 # Leak suspects from boot are not ours.
@@ -50,10 +54,13 @@ dump_dmesg boot
 run prod_refuses_test /tests/prod_refuses_test
 dump_dmesg prod
 
-# The KUnit suites of the module run when it loads.
-insmod /lib/mshv/sim/mshv.ko
+# The KUnit suites of the module run when it loads. Traced: the module's init is covered too.
+/bin/mshv-kcov-run insmod /lib/mshv/sim/mshv.ko
 echo "[insmod_sim] exit=$?"
 dump_dmesg kunit
+# The module's work items run in kworkers: their coverage is collected apart, until the end.
+/bin/mshv-kcov-run --remote &
+remote=$!
 
 for t in /tests/*_test; do
 	[ "$t" = /tests/prod_refuses_test ] || run "$(basename "$t")" "$t"
@@ -65,12 +72,15 @@ run mshv-ioctls-hello /bin/mshv-ioctls-hello
 run mshv_fuzz /bin/mshv_fuzz -t "${MSHV_FUZZ_SECONDS:-15}" -j 3 -w 30 \
 	${MSHV_FUZZ_SEED:+-s $MSHV_FUZZ_SEED}
 run sim_debugfs_test sh /tests/sim_debugfs_test.sh
+kill -TERM $remote
+wait $remote
+/bin/mshv-kcov-run rmmod mshv
+echo "[rmmod_sim] exit=$?"
+dump_dmesg kselftest
+merge_kcov
 echo "MSHV-KCOV-BEGIN $(wc -l </tmp/kcov.all)"
 cat /tmp/kcov.all
 echo "MSHV-KCOV-END"
-rmmod mshv
-echo "[rmmod_sim] exit=$?"
-dump_dmesg kselftest
 
 run load_unload_test sh /tests/load_unload_test.sh
 dump_dmesg cycles

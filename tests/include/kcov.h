@@ -20,5 +20,9 @@ bool kcov_enabled(void);
 int kcov_collect(void);
 /* Distinct module PCs in the set (since the last write-out). */
 size_t kcov_pcs(void);
+/* Runs argv traced (insmod, rmmod: the module's init and exit); its exit status. */
+int kcov_run(char **argv);
+/* Collects the module's work items (its KCOV common handle) until SIGTERM. */
+int kcov_remote(void);
 
 #endif /* MSHV_KCOV_H */
