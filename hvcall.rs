@@ -681,7 +681,7 @@ impl Hv {
         // Room for every PFN and its ledger entry first, so nothing can fail once pages are
         // allocated.
         let mut pfns = KVec::with_capacity(n, GFP_KERNEL_ACCOUNT)?;
-        let mut room = Ledger::reserve(n)?;
+        let mut room = Ledger::reserve(n, charge.flags())?;
         while pfns.len() < n {
             let allocated = if contiguous {
                 mshv_ffi::alloc_block_of_8(charge).map(|block| {
@@ -704,16 +704,19 @@ impl Hv {
                 return Err(e);
             }
         }
+        // Recorded first: a page the hypervisor hands out (as a state page, to a VP of another
+        // thread) or back the moment it took it is the ledger's already.
+        self.ledger.record(partition_id, &pfns, &mut room);
         let head = crate::hv_defs::PartitionIdIn { partition_id };
         let count = pfns.len();
         let (done, result) =
             self.rep::<_, _, u64>(code::DEPOSIT_MEMORY, &head, &[], &pfns, &mut [], 0..count);
         // The hypervisor owns what it took; the rest is ours to free.
-        let done = done.min(count);
-        self.ledger.record(partition_id, &pfns[..done], &mut room);
-        for &pfn in &pfns[done..] {
-            // SAFETY: These pages were allocated above and not taken by the hypervisor.
-            unsafe { mshv_ffi::free_given_page(pfn) };
+        for &pfn in &pfns[done.min(count)..] {
+            if self.ledger.take(partition_id, pfn) {
+                // SAFETY: These pages were allocated above and not taken by the hypervisor.
+                unsafe { mshv_ffi::free_given_page(pfn) };
+            }
         }
         result.map_err(|e| {
             pr_err!(
@@ -734,7 +737,7 @@ impl Hv {
     /// pools).
     #[cfg(mshv_sim)]
     pub(crate) fn deposited_pages(&self) -> usize {
-        self.ledger.len()
+        self.ledger.count()
     }
 
     /// Runs `op` and, while the hypervisor answers with a memory shortage, deposits and runs it
@@ -782,7 +785,8 @@ impl Hv {
         Err(ENOMEM)
     }
 
-    /// Withdraws every free page of `partition_id`'s pool and frees it; returns how many.
+    /// Withdraws every free page of `partition_id`'s pool and frees it; returns how many were
+    /// freed (pages the ledger does not know are left alone).
     pub(crate) fn withdraw_all(&self, partition_id: u64) -> Result<usize> {
         const BATCH: usize = HV_PAGE_SIZE / 8;
         let head = crate::hv_defs::MemoryPoolIn {
@@ -806,8 +810,8 @@ impl Hv {
                 // SAFETY: The ledger recorded the page as allocated by this driver and given to
                 // this pool, and took it out: it is ours again, once.
                 unsafe { mshv_ffi::free_given_page(pfn) };
+                total += 1;
             }
-            total += done;
             mshv_ffi::cond_resched();
             match result {
                 // An empty pool ends the withdrawal.

@@ -226,7 +226,7 @@ pub(crate) struct VmaSpan {
 }
 
 /// What backs `[addr, addr + size)` of the caller's memory (which must not wrap); `EINVAL` when
-/// no VMA is at `addr`.
+/// no VMA is at `addr`, `EINTR` when the task is killed while waiting for the mmap lock.
 pub(crate) fn vma_span(addr: usize, size: usize) -> Result<VmaSpan> {
     let (mut flags, mut pfn, mut covered, mut writable) = (0, u64::MAX, false, false);
     // SAFETY: The out-parameters are valid places to write; the helper takes the mmap lock.
@@ -273,8 +273,9 @@ pub(crate) fn access_ok(addr: usize, size: usize) -> bool {
 pub(crate) fn lock_killable<T>(
     m: &kernel::sync::Mutex<T>,
 ) -> Result<kernel::sync::MutexGuard<'_, T>> {
-    // `Lock` is `#[repr(C)]` with the kernel's lock object its first field (what
-    // `Lock::from_raw` relies on too): its address is that of the `struct mutex`.
+    // `Lock` is `#[repr(C)]` and its first field is the kernel's lock object (`Opaque<struct
+    // mutex>`), so the lock's address is that of the `struct mutex`; `Lock::from_raw` relies on
+    // the same layout. The kernel crate has no killable lock to use instead.
     let raw = core::ptr::from_ref(m).cast::<bindings::mutex>().cast_mut();
     // SAFETY: `raw` is an initialized mutex (`m` exists, so `new_mutex!` initialized it),
     // locked from process context (ioctls); on 0 the caller holds it.
@@ -291,16 +292,6 @@ pub(crate) fn fatal_signal_pending() -> bool {
     unsafe { raw::mshv_rs_fatal_signal_pending() }
 }
 
-/// The end of one step of a long loop in process context: yields the CPU if a reschedule is
-/// due, and answers `EINTR` when the task is being killed.
-pub(crate) fn killable_step() -> Result {
-    cond_resched();
-    if fatal_signal_pending() {
-        return Err(EINTR);
-    }
-    Ok(())
-}
-
 /// What a long loop does when the task is killed part way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum OnKill {
@@ -314,19 +305,18 @@ impl OnKill {
     /// The end of one step of a long loop: yields the CPU if a reschedule is due and, for
     /// [`OnKill::Stop`], answers `EINTR` when the task is being killed.
     pub(crate) fn step(self) -> Result {
-        match self {
-            OnKill::Stop => killable_step(),
-            OnKill::Finish => {
-                cond_resched();
-                Ok(())
-            }
+        cond_resched();
+        if self == OnKill::Stop && fatal_signal_pending() {
+            return Err(EINTR);
         }
+        Ok(())
     }
 }
 
-/// Yields the CPU if a reschedule is due (long loops in process context).
+/// Yields the CPU if a reschedule is due (long loops in process context: ioctls, the teardown
+/// of an fd's last reference; never an MMU notifier's invalidation, which may not sleep).
 pub(crate) fn cond_resched() {
-    // SAFETY: Called from process context only (ioctl paths).
+    // SAFETY: Callers run in process context where sleeping is allowed (above).
     unsafe { raw::mshv_rs_cond_resched() };
 }
 
@@ -377,7 +367,7 @@ impl Charge {
     }
 
     /// The same as a raw `gfp_t`, zeroing.
-    fn raw_zeroed(self) -> u32 {
+    fn raw_zeroed(self) -> bindings::gfp_t {
         let gfp = match self {
             Charge::Caller => bindings::GFP_KERNEL_ACCOUNT,
             Charge::Shared => bindings::GFP_KERNEL,

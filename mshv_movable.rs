@@ -43,10 +43,7 @@ use crate::{
         Hv,
         Shortage, //
     },
-    mshv_ffi::{
-        killable_step,
-        OnKill, //
-    },
+    mshv_ffi::OnKill,
     mshv_uapi::MSHV_HV_PAGE_SIZE,
 };
 
@@ -298,7 +295,14 @@ impl MovableMem {
             // mm, killably) or no memory: the caller's to retry, not a reason to pin the region
             // instead, as upstream does.
             Err(e) if e == EINTR || e == ENOMEM => {
-                state.unmap(OnKill::Finish)?;
+                // No-access entries hold no host page: one left behind costs nothing but the
+                // hypervisor's table.
+                if let Err(u) = state.unmap(OnKill::Finish) {
+                    pr_err!(
+                        "guest pages {guest_pfn:#x}+{npages:#x}: no-access entries left mapped (error {})\n",
+                        u.to_errno()
+                    );
+                }
                 return Err(e);
             }
             Err(e) => {
@@ -409,7 +413,7 @@ impl Movable {
                 // A region may be many GiB: the task stays killable (the caller unmaps what
                 // was mapped).
                 if c != 0 || done != 0 {
-                    killable_step()?;
+                    OnKill::Stop.step()?;
                 }
                 let k = (count - done).min(ZEROS.len() as u64);
                 self.hv
@@ -593,6 +597,8 @@ impl Movable {
         {
             return Ok(revoked);
         }
+        // At most one chunk (512 pages, one batch): the unmap does not yield, as an invalidation
+        // that may not block requires.
         hv.unmap_gpa_pages(self.pt, lo, n as u64, large)?;
         Ok(Chunk::Unmapped)
     }

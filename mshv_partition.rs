@@ -278,7 +278,8 @@ impl Partition {
         let mut inner = mshv_ffi::lock_killable(&self.inner)?;
         // Irqfds whose eventfd is closed can never fire again: free them now (looked for only
         // when one hung up).
-        if self.irqfd_hangup.swap(false, Ordering::Relaxed) {
+        // Acquire: the irqfd's own hung-up flag, set before the partition's, is seen.
+        if self.irqfd_hangup.swap(false, Ordering::AcqRel) {
             inner.irqfds.retain(|i| !i.hung_up());
         }
         if inner.irqfds.iter().any(|i| i.ctx() == irqfd.ctx()) {
@@ -337,7 +338,8 @@ impl Partition {
 
     /// An irqfd's eventfd hung up: the next assign frees such irqfds. Atomic context.
     pub(crate) fn irqfd_hung_up(&self) {
-        self.irqfd_hangup.store(true, Ordering::Relaxed);
+        // Release: after the irqfd's own flag, which the next assign looks at.
+        self.irqfd_hangup.store(true, Ordering::Release);
     }
 
     /// Asserts the interrupt `gsi` is routed to, if any; called when an irqfd is signalled.
@@ -527,7 +529,7 @@ impl Partition {
             writer.write_slice(bits)?;
             done += n;
             if done < total {
-                mshv_ffi::killable_step()?;
+                OnKill::Stop.step()?;
             }
         }
         Ok(())

@@ -17,7 +17,6 @@ use crate::{
     },
     hvcall::Hv,
     mshv_ffi::{
-        killable_step,
         OnKill,
         VmaSpan, //
     },
@@ -62,7 +61,7 @@ impl Pinned {
         }
         while pages.len() < npages {
             if !pages.is_empty() {
-                if let Err(e) = crate::mshv_ffi::killable_step() {
+                if let Err(e) = OnKill::Stop.step() {
                     // INVARIANT: Only the pages pinned so far are in `pages`; drop unpins them.
                     drop(Self { pages });
                     return Err(e);
@@ -314,7 +313,11 @@ impl Region {
                 let mut batch = KVec::with_capacity(4096, GFP_KERNEL)?;
                 let mut done = 0;
                 while done < self.npages {
-                    let step = if done == 0 { Ok(()) } else { killable_step() };
+                    let step = if done == 0 {
+                        Ok(())
+                    } else {
+                        OnKill::Stop.step()
+                    };
                     let n = (self.npages - done).min(4096);
                     batch.clear();
                     for k in 0..n {
@@ -364,7 +367,7 @@ impl Region {
         let mut i = 0;
         while i < n {
             if i != 0 {
-                if let Err(e) = killable_step() {
+                if let Err(e) = OnKill::Stop.step() {
                     let _ = unmap_runs(runs, hv, pt, base.0, OnKill::Finish);
                     return Err(e);
                 }

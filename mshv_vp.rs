@@ -193,6 +193,7 @@ impl Vp {
                 let span = mshv_ffi::vma_span(buf, buf_sz);
                 return Err(match span {
                     Ok(s) if s.covered && s.writable => EINVAL,
+                    Err(e) if e == EINTR => EINTR,
                     _ => EFAULT,
                 });
             }
@@ -222,59 +223,20 @@ impl Vp {
     fn run(&self, arg: usize) -> Result {
         let mut writer = UserSlice::new(UserPtr::from_addr(arg), uapi::MSHV_RUN_VP_BUF_SZ).writer();
         let mut st = mshv_ffi::lock_killable(&self.run)?;
-        let pt = &self.partition;
         if !st.pending {
-            // Whether the last write an ioeventfd completed moved RIP in the register page,
-            // which only the next dispatch takes.
-            let mut page_dirty = false;
-            loop {
-                // Checked before every dispatch: a guest that loops on writes the kernel
-                // completes never leaves this loop otherwise.
-                if kernel::current!().signal_pending() {
-                    if page_dirty {
-                        // The VMM may read or set RIP by hypercall next: the hypervisor must
-                        // have it before the return.
-                        self.flush_ip()?;
-                    }
-                    return Err(EINTR);
+            if let Err(e) = self.dispatch_to_intercept(&mut st) {
+                // A RIP moved in the register page (past a write an ioeventfd completed),
+                // which only a dispatch would take: the VMM may read or set RIP by hypercall
+                // next, so the hypervisor must have it first. If that fails it stays dirty in
+                // the page, for the next dispatch.
+                if let Err(f) = self.flush_ip() {
+                    pr_warn!(
+                        "VP {}: RIP stays in the register page: error {}\n",
+                        self.index,
+                        f.to_errno()
+                    );
                 }
-                // Let others run between dispatches: a time slice may have ended, or the guest
-                // may be in a loop of intercepts handled here.
-                mshv_ffi::cond_resched();
-                let flags = if st.clear_suspend {
-                    dispatch::FLAG_CLEAR_INTERCEPT_SUSPEND
-                } else {
-                    0
-                };
-                let (state, event) = pt.hv.dispatch_vp(pt.id, self.index, flags)?;
-                st.clear_suspend = false;
-                page_dirty = false;
-                if state == dispatch::STATE_READY && event == dispatch::EVENT_INTERCEPT {
-                    st.clear_suspend = true;
-                    // The EOI of a level-triggered interrupt an irqfd resamples is the
-                    // kernel's: its resamplefd is signalled.
-                    if let Some(vector) = self.eoi_vector() {
-                        if pt.notify_eoi(self.index, vector)? {
-                            continue;
-                        }
-                    }
-                    // Movable memory faults in here, the guest none the wiser. A fault that
-                    // keeps coming back (the host changing the memory each time) ends, like
-                    // any loop here, with a signal.
-                    if let Some((gfn, access)) = self.gpa_fault() {
-                        if pt.handle_gpa_fault(gfn, access)? {
-                            continue;
-                        }
-                    }
-                    // A write an ioeventfd answers is done here too.
-                    if self.ioeventfd_write()? {
-                        page_dirty = self.valid_reg_page().is_some();
-                        continue;
-                    }
-                    st.pending = true;
-                    break;
-                }
-                // The time slice ended without an intercept: go on.
+                return Err(e);
             }
         }
         let mut buf = [0u8; msg::SIZE];
@@ -290,6 +252,54 @@ impl Vp {
 }
 
 impl Vp {
+    /// Dispatches the VP until the hypervisor reports an intercept the kernel does not handle,
+    /// which is then pending in the message page. `EINTR` at a signal, looked at before every
+    /// dispatch: a guest that loops on writes the kernel completes never leaves this otherwise.
+    fn dispatch_to_intercept(&self, st: &mut RunState) -> Result {
+        let pt = &self.partition;
+        loop {
+            if kernel::current!().signal_pending() {
+                return Err(EINTR);
+            }
+            // Let others run between dispatches: a time slice may have ended, or the guest may
+            // be in a loop of intercepts handled here.
+            mshv_ffi::cond_resched();
+            let flags = if st.clear_suspend {
+                dispatch::FLAG_CLEAR_INTERCEPT_SUSPEND
+            } else {
+                0
+            };
+            let (state, event) = pt.hv.dispatch_vp(pt.id, self.index, flags)?;
+            st.clear_suspend = false;
+            if state != dispatch::STATE_READY || event != dispatch::EVENT_INTERCEPT {
+                // The time slice ended without an intercept: go on.
+                continue;
+            }
+            st.clear_suspend = true;
+            // The EOI of a level-triggered interrupt an irqfd resamples is the kernel's: its
+            // resamplefd is signalled.
+            if let Some(vector) = self.eoi_vector() {
+                if pt.notify_eoi(self.index, vector)? {
+                    continue;
+                }
+            }
+            // Movable memory faults in here, the guest none the wiser. A fault that keeps
+            // coming back (the host changing the memory each time) ends, like any loop here,
+            // with a signal.
+            if let Some((gfn, access)) = self.gpa_fault() {
+                if pt.handle_gpa_fault(gfn, access)? {
+                    continue;
+                }
+            }
+            // A write an ioeventfd answers is done here too (RIP moves in the register page).
+            if self.ioeventfd_write()? {
+                continue;
+            }
+            st.pending = true;
+            return Ok(());
+        }
+    }
+
     /// The vector of the APIC EOI message waiting in the message page, if it is one.
     fn eoi_vector(&self) -> Option<u32> {
         let mut m = [0u8; 24];
@@ -407,9 +417,9 @@ impl Vp {
         Ok(v[0].low)
     }
 
-    /// Hands a RIP that is dirty in the register page (moved by [`Vp::skip`]) to the hypervisor
-    /// by `HvCallSetVpRegisters`, and takes its dirty bit back: the hypervisor has it, and a
-    /// later dispatch must not take the page's copy over a RIP the VMM sets meanwhile.
+    /// Hands a RIP that is dirty in the register page (moved by [`Vp::skip`], or by the VMM) to
+    /// the hypervisor by `HvCallSetVpRegisters`, and takes its dirty bit back: the hypervisor has
+    /// it, and a later dispatch must not take the page's copy over a RIP the VMM sets meanwhile.
     fn flush_ip(&self) -> Result {
         let Some(page) = self.valid_reg_page() else {
             return Ok(());

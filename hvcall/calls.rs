@@ -245,7 +245,9 @@ impl Hv {
         Ok(())
     }
 
-    /// `HvCallUnmapGpaPages`: `count` pages (2M pages with `large`) from `gfn`.
+    /// `HvCallUnmapGpaPages`: `count` pages (2M pages with `large`) from `gfn`. Between batches
+    /// of [`REP_BATCH`] it yields the CPU: a caller that may not sleep (an MMU notifier's
+    /// invalidation) passes at most that many.
     pub(crate) fn unmap_gpa_pages(&self, pt: u64, gfn: u64, count: u64, large: bool) -> Result {
         let step = if large { PAGES_PER_LARGE_PAGE } else { 1 };
         let mut done_total = 0u64;
@@ -289,6 +291,8 @@ impl Hv {
             pr_err!(
                 "partition {pt:#x}: the hypervisor named PFN {pfn:#x} as VP {vp}'s state page {page_type}, a page this driver never deposited; refusing it\n"
             );
+            // Mapped all the same: not left so.
+            let _ = self.unmap_vp_state_page(pt, vp, page_type);
             return Err(EIO);
         }
         Ok(pfn)

@@ -34,13 +34,16 @@ impl Ledger {
         })
     }
 
-    /// Room to record `n` deposits, made before the pages are given away (recording then
-    /// cannot fail).
-    pub(crate) fn reserve(n: usize) -> Result<KVec<RBTreeNodeReservation<u64, u64>>> {
-        let mut nodes = KVec::with_capacity(n, GFP_KERNEL_ACCOUNT)?;
+    /// Room to record `n` deposits, allocated with `flags` (the deposit's charge), made before
+    /// the pages are given away (recording then cannot fail).
+    pub(crate) fn reserve(
+        n: usize,
+        flags: kernel::alloc::Flags,
+    ) -> Result<KVec<RBTreeNodeReservation<u64, u64>>> {
+        let mut nodes = KVec::with_capacity(n, flags)?;
         for _ in 0..n {
             // Cannot fail: the capacity is there.
-            let _ = nodes.push_within_capacity(RBTreeNodeReservation::new(GFP_KERNEL_ACCOUNT)?);
+            let _ = nodes.push_within_capacity(RBTreeNodeReservation::new(flags)?);
         }
         Ok(nodes)
     }
@@ -59,7 +62,12 @@ impl Ledger {
                 pr_err!("ledger: no room to record PFN {pfn:#x}\n");
                 return;
             };
-            pages.insert(node.into_node(pfn, partition_id));
+            if let Some(old) = pages.insert(node.into_node(pfn, partition_id)) {
+                // A page cannot be deposited twice: something gave it away while it was the
+                // hypervisor's.
+                let (_, was) = old.to_key_value();
+                pr_err!("ledger: PFN {pfn:#x} deposited to {partition_id:#x}, still recorded for {was:#x}\n");
+            }
         }
     }
 
@@ -82,9 +90,9 @@ impl Ledger {
             .is_some_and(|&p| p == partition_id || p == other)
     }
 
-    /// How many deposited pages the ledger records.
+    /// How many deposited pages the ledger records (a walk of the whole tree).
     #[cfg_attr(not(mshv_sim), expect(dead_code))]
-    pub(crate) fn len(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.pages.lock().iter().count()
     }
 }
