@@ -147,6 +147,21 @@ class Judge(unittest.TestCase):
     def test_never_started(self):
         self.assertFails("", "never started", floor=0)
 
+    def test_kernel_line_inside_a_program_line(self):
+        log = before(GOOD, "[memory_test] exit",
+                     "[memory_test] ok 3 x[    5.000000] Out of memory: Killed process 9 (t)\n")
+        self.assertFails(log, "console:", floor=0)
+
+    def test_kmemleak_disabled(self):
+        log = GOOD.replace("MSHV-KMEMLEAK-BEGIN\n", "MSHV-KMEMLEAK-BEGIN\n"
+                           "[   99.000000] kmemleak: Kernel memory leak detector disabled\n")
+        self.assertFails(log, "kmemleak")
+
+    def test_everything_skipped(self):
+        log = GOOD.replace("[partition_test] ok 1 create", "[partition_test] ok 1 create # SKIP x")
+        log = log.replace("[partition_test] ok 2 destroy", "[partition_test] ok 2 destroy # SKIP x")
+        self.assertFails(log, "fewer than the floor")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

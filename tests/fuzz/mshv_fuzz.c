@@ -893,8 +893,11 @@ int main(int argc, char **argv)
 			return 2;
 	}
 	madvise(area[1], AREA_SIZE, MADV_HUGEPAGE);
-	scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		       -1, 0);
+	/* A guard page after the scratch buffers: a write past them is EFAULT, never guest memory. */
+	scratch = mmap(NULL, SCRATCH_SIZE + 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (scratch == MAP_FAILED || mprotect(scratch + SCRATCH_SIZE, 4096, PROT_NONE))
+		return 2;
 	ctx_init(&arena);
 	t0 = now();
 	r.s = opt_seed * 0x9e3779b97f4a7c15ULL + 1;

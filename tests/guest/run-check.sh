@@ -35,9 +35,12 @@ run() {
 	shift
 	wanted "$name" || return 0
 	start=$(date +%s)
-	"$@" >/tmp/out 2>&1
-	rc=$?
-	sed "s|^|[$name] |" /tmp/out
+	# Streamed, not buffered: a program that never ends (a hang) still shows what it said.
+	{
+		"$@" 2>&1
+		echo $? >/tmp/rc
+	} | sed "s|^|[$name] |"
+	rc=$(cat /tmp/rc)
 	echo "[$name] # $(($(date +%s) - start)) s"
 	echo "[$name] exit=$rc"
 	merge_kcov

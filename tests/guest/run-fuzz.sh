@@ -20,11 +20,13 @@ dump_dmesg boot
 insmod /lib/mshv/sim/mshv.ko
 echo "[insmod_sim] exit=$?"
 dump_dmesg kunit
-/bin/mshv_fuzz -n "${MSHV_FUZZ_IOCTLS:-1000000}" -j 3 -w 60 ${MSHV_FUZZ_SEED:+-s $MSHV_FUZZ_SEED} \
-	>/tmp/out 2>&1
-rc=$?
-sed "s|^|[mshv_fuzz] |" /tmp/out
-echo "[mshv_fuzz] exit=$rc"
+# Streamed: if a call hangs for good, the watchdog's report and the seed are on the console.
+{
+	/bin/mshv_fuzz -n "${MSHV_FUZZ_IOCTLS:-1000000}" -j 3 -w 60 \
+		${MSHV_FUZZ_SEED:+-s $MSHV_FUZZ_SEED} 2>&1
+	echo $? >/tmp/rc
+} | sed "s|^|[mshv_fuzz] |"
+echo "[mshv_fuzz] exit=$(cat /tmp/rc)"
 rmmod mshv
 echo "[rmmod_sim] exit=$?"
 dump_dmesg fuzz

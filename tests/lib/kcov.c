@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -375,13 +376,18 @@ pid_t __real_waitpid(pid_t pid, int *status, int options);
 
 pid_t __wrap_waitpid(pid_t pid, int *status, int options)
 {
-	pid_t r = __real_waitpid(pid, status, options);
+	int st = 0;
+	pid_t r = __real_waitpid(pid, &st, options);
 
-	if (r > 0 && g.on)
+	/* Reaped (not a stop or a continue): its buffer is read and goes. */
+	if (r > 0 && g.on && (WIFEXITED(st) || WIFSIGNALED(st)))
 		reap(r);
+	if (status)
+		*status = st;
 	return r;
 }
 
+/* Not async-signal-safe any more (it takes locks and writes a file): no handler may call it. */
 void __wrap__exit(int status)
 {
 	flush();
@@ -430,10 +436,17 @@ int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(
 	return r;
 }
 
-int __wrap_ioctl(int fd, unsigned long req, void *arg)
+int __wrap_ioctl(int fd, unsigned long req, ...)
 {
-	int r = __real_ioctl(fd, req, arg);
-	int e = errno;
+	va_list ap;
+	void *arg;
+	int r, e;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	r = __real_ioctl(fd, req, arg);
+	e = errno;
 
 	if (trace && __atomic_load_n(&trace[0], __ATOMIC_RELAXED) > TRACE_WORDS / 4 * 3)
 		kcov_collect();
