@@ -112,7 +112,7 @@ spec=$OUT/initramfs.list
 		[ "$applet" = busybox ] || echo "slink /bin/$applet busybox 0777 0 0"
 	done
 	echo "file /init $MSHV_ROOT/tests/guest/init 0755 0 0"
-	for f in "$MSHV_ROOT"/tests/guest/run-*.sh; do
+	for f in "$MSHV_ROOT"/tests/guest/run-*.sh "$MSHV_ROOT"/tests/guest/lib.sh; do
 		echo "file /mshv/$(basename "$f") $f 0755 0 0"
 	done
 	echo "file /lib/mshv/prod/mshv.ko $MODS/prod/mshv.ko 0644 0 0"

@@ -5,18 +5,12 @@
 # "[name] " and followed by "[name] # <seconds> s" and "[name] exit=N"; the kernel log is dumped
 # (and cleared) after every phase, so nothing is lost to the ring buffer and each splat is seen
 # once. The last line is the script's own end marker: the judge fails a run without it.
-KMEMLEAK=/sys/kernel/debug/kmemleak
+. /mshv/lib.sh
 # Coverage of the module (KCOV): every test program and the fuzzer write the module PCs they
 # reached here (tests/lib/kcov.c); merged after each, printed at the end for the host to count.
 export MSHV_KCOV_DIR=/tmp/kcov
 mkdir -p $MSHV_KCOV_DIR
 : >/tmp/kcov.all
-
-dump_dmesg() {
-	echo "MSHV-DMESG-BEGIN $1"
-	dmesg -c
-	echo "MSHV-DMESG-END $1"
-}
 
 # MSHV_TESTS (from the kernel command line): only the programs it names, for a quick look while
 # developing (the judge's floor then fails the run, as it should).
@@ -46,11 +40,7 @@ run() {
 	merge_kcov
 }
 
-# Leak suspects from boot are not ours.
-if [ -w $KMEMLEAK ]; then
-	echo scan >$KMEMLEAK
-	echo clear >$KMEMLEAK
-fi
+kmemleak_reset
 dump_dmesg boot
 
 # Before anything is loaded: the production module refuses.
@@ -88,17 +78,7 @@ echo "MSHV-KCOV-END"
 run load_unload_test sh /tests/load_unload_test.sh
 dump_dmesg cycles
 
-# kmemleak reports objects older than 5 s that nothing references.
-if [ -w $KMEMLEAK ]; then
-	sleep 6
-	echo scan >$KMEMLEAK
-	echo scan >$KMEMLEAK
-	echo "MSHV-KMEMLEAK-BEGIN"
-	cat $KMEMLEAK
-	echo "MSHV-KMEMLEAK-END"
-else
-	echo "MSHV-KMEMLEAK-MISSING"
-fi
+kmemleak_report
 dump_dmesg end
 # The last line: the judge counts a run without it as one whose script did not finish.
 echo "MSHV-SCRIPT-END check"

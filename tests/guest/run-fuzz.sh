@@ -4,18 +4,9 @@
 # `make fuzz`: the simulator build and the fuzzer, long (MSHV_FUZZ_IOCTLS ioctls, default one
 # million; MSHV_FUZZ_SEED replays a seed). Judged as `make check` is: any splat, hang, leak or
 # panic fails the run.
-KMEMLEAK=/sys/kernel/debug/kmemleak
+. /mshv/lib.sh
 
-dump_dmesg() {
-	echo "MSHV-DMESG-BEGIN $1"
-	dmesg -c
-	echo "MSHV-DMESG-END $1"
-}
-
-if [ -w $KMEMLEAK ]; then
-	echo scan >$KMEMLEAK
-	echo clear >$KMEMLEAK
-fi
+kmemleak_reset
 dump_dmesg boot
 insmod /lib/mshv/sim/mshv.ko
 echo "[insmod_sim] exit=$?"
@@ -30,15 +21,6 @@ echo "[mshv_fuzz] exit=$(cat /tmp/rc)"
 rmmod mshv
 echo "[rmmod_sim] exit=$?"
 dump_dmesg fuzz
-if [ -w $KMEMLEAK ]; then
-	sleep 6
-	echo scan >$KMEMLEAK
-	echo scan >$KMEMLEAK
-	echo "MSHV-KMEMLEAK-BEGIN"
-	cat $KMEMLEAK
-	echo "MSHV-KMEMLEAK-END"
-else
-	echo "MSHV-KMEMLEAK-MISSING"
-fi
+kmemleak_report
 dump_dmesg end
 echo "MSHV-SCRIPT-END fuzz"

@@ -244,14 +244,23 @@ int sim_partitions(void)
 	return n;
 }
 
+/* Writes line to the simulator's control file name; fails the test if it is refused. */
+static void sim_write(const char *name, const char *line)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), SIM "%s", name);
+	fd = open(path, O_WRONLY);
+	TEST_ASSERT(fd >= 0, "open %s: %s", path, strerror(errno));
+	TEST_ASSERT(write(fd, line, strlen(line)) == (ssize_t)strlen(line), "%s %s: %s", name,
+		    line, strerror(errno));
+	close(fd);
+}
+
 void sim_fault(const char *line)
 {
-	int fd = open(SIM "fault", O_WRONLY);
-
-	TEST_ASSERT(fd >= 0, "open %s: %s", SIM "fault", strerror(errno));
-	TEST_ASSERT(write(fd, line, strlen(line)) == (ssize_t)strlen(line), "fault %s: %s", line,
-		    strerror(errno));
-	close(fd);
+	sim_write("fault", line);
 }
 
 __u64 sim_newest_partition(void)
@@ -321,12 +330,7 @@ long sim_deposited(__u64 pt)
 
 void sim_forge(const char *line)
 {
-	int fd = open(SIM "forge", O_WRONLY);
-
-	TEST_ASSERT(fd >= 0, "open %s: %s", SIM "forge", strerror(errno));
-	TEST_ASSERT(write(fd, line, strlen(line)) == (ssize_t)strlen(line), "forge %s: %s", line,
-		    strerror(errno));
-	close(fd);
+	sim_write("forge", line);
 }
 
 int kmsg_open(void)
