@@ -230,7 +230,8 @@ impl Vp {
                 // next, so the hypervisor must have it first. If that fails it stays dirty in
                 // the page, for the next dispatch.
                 if let Err(f) = self.flush_ip() {
-                    pr_warn!(
+                    // Once: a VMM whose dispatches keep failing must not fill the log.
+                    kernel::pr_warn_once!(
                         "VP {}: RIP stays in the register page: error {}\n",
                         self.index,
                         f.to_errno()
