@@ -2,7 +2,7 @@
 
 //! The hypercall layer: the only way the driver talks to the hypervisor.
 //!
-//! Everything here is safe Rust above one `unsafe` edge, the leaf ([`crate::hv_leaf`]):
+//! Everything here is safe Rust above one `unsafe` edge, the leaf ([`crate::hvcall::leaf`]):
 //!
 //! - [`Control`] encodes the control word (call code, fast bit, variable-header size, rep count
 //!   and start) and [`HvResult`] decodes the result (status, reps completed);
@@ -43,22 +43,23 @@ use kernel::{
 };
 
 use crate::{
-    hv_defs::{
+    abi::hv::{
         code,
         control,
         status,
         HV_PAGE_SIZE,
         HV_PARTITION_ID_SELF, //
     },
-    hv_leaf::Leaf,
-    mshv_ffi::{
+    glue::{
         self,
         Charge,
         IrqSave, //
     },
+    hvcall::leaf::Leaf,
 };
 
 pub(crate) mod calls;
+pub(crate) mod leaf;
 mod ledger;
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests;
@@ -303,18 +304,15 @@ struct PagePair {
 
 impl PagePair {
     fn new() -> Result<Self> {
-        let pages = [
-            mshv_ffi::alloc_zeroed_page()?,
-            mshv_ffi::alloc_zeroed_page()?,
-        ];
-        let input = mshv_ffi::page_address(&pages[0]);
-        let output = mshv_ffi::page_address(&pages[1]);
+        let pages = [glue::alloc_zeroed_page()?, glue::alloc_zeroed_page()?];
+        let input = glue::page_address(&pages[0]);
+        let output = glue::page_address(&pages[1]);
         // INVARIANT: The addresses are those of the two pages just allocated, both zeroed.
         Ok(Self {
             input,
             output,
-            input_pa: mshv_ffi::virt_to_phys(input.as_ptr()),
-            output_pa: mshv_ffi::virt_to_phys(output.as_ptr()),
+            input_pa: glue::virt_to_phys(input.as_ptr()),
+            output_pa: glue::virt_to_phys(output.as_ptr()),
             input_used: AtomicUsize::new(0),
             _pages: pages,
         })
@@ -478,7 +476,7 @@ fn issue_reps(
         }
         done = completed;
         match r.ok() {
-            Ok(()) if done < count => mshv_ffi::touch_nmi_watchdog(),
+            Ok(()) if done < count => glue::touch_nmi_watchdog(),
             res => break (done, res),
         }
     }
@@ -518,7 +516,7 @@ impl Hv {
             _irq = IrqSave::new();
             &self.cpus[CpuId::current().as_u32() as usize].irq_off
         } else {
-            _preempt = mshv_ffi::PreemptGuard::new();
+            _preempt = glue::PreemptGuard::new();
             &self.cpus[CpuId::current().as_u32() as usize].dispatch
         };
         // INVARIANT: With interrupts off (or, for the dispatch pages, which no interrupt handler
@@ -684,7 +682,7 @@ impl Hv {
         let mut room = Ledger::reserve(n, charge.flags())?;
         while pfns.len() < n {
             let allocated = if contiguous {
-                mshv_ffi::alloc_block_of_8(charge).map(|block| {
+                glue::alloc_block_of_8(charge).map(|block| {
                     for pfn in block {
                         let _ = pfns.push_within_capacity(pfn);
                     }
@@ -692,14 +690,14 @@ impl Hv {
             } else {
                 Page::alloc_page(charge.flags() | __GFP_ZERO)
                     .map(|p| {
-                        let _ = pfns.push_within_capacity(mshv_ffi::give_page(p));
+                        let _ = pfns.push_within_capacity(glue::give_page(p));
                     })
                     .map_err(Error::from)
             };
             if let Err(e) = allocated {
                 for &pfn in &pfns {
                     // SAFETY: These pages were allocated above and not deposited.
-                    unsafe { mshv_ffi::free_given_page(pfn) };
+                    unsafe { glue::free_given_page(pfn) };
                 }
                 return Err(e);
             }
@@ -707,7 +705,7 @@ impl Hv {
         // Recorded first: a page the hypervisor hands out (as a state page, to a VP of another
         // thread) or back the moment it took it is the ledger's already.
         self.ledger.record(partition_id, &pfns, &mut room);
-        let head = crate::hv_defs::PartitionIdIn { partition_id };
+        let head = crate::abi::hv::PartitionIdIn { partition_id };
         let count = pfns.len();
         let (done, result) =
             self.rep::<_, _, u64>(code::DEPOSIT_MEMORY, &head, &[], &pfns, &mut [], 0..count);
@@ -715,7 +713,7 @@ impl Hv {
         for &pfn in &pfns[done.min(count)..] {
             if self.ledger.take(partition_id, pfn) {
                 // SAFETY: These pages were allocated above and not taken by the hypervisor.
-                unsafe { mshv_ffi::free_given_page(pfn) };
+                unsafe { glue::free_given_page(pfn) };
             }
         }
         result.map_err(|e| {
@@ -789,7 +787,7 @@ impl Hv {
     /// freed (pages the ledger does not know are left alone).
     pub(crate) fn withdraw_all(&self, partition_id: u64) -> Result<usize> {
         const BATCH: usize = HV_PAGE_SIZE / 8;
-        let head = crate::hv_defs::MemoryPoolIn {
+        let head = crate::abi::hv::MemoryPoolIn {
             partition_id,
             proximity_domain_info: 0,
         };
@@ -809,10 +807,10 @@ impl Hv {
                 }
                 // SAFETY: The ledger recorded the page as allocated by this driver and given to
                 // this pool, and took it out: it is ours again, once.
-                unsafe { mshv_ffi::free_given_page(pfn) };
+                unsafe { glue::free_given_page(pfn) };
                 total += 1;
             }
-            mshv_ffi::cond_resched();
+            glue::cond_resched();
             match result {
                 // An empty pool ends the withdrawal.
                 Err(HvError(status::NO_RESOURCES)) => return Ok(total),

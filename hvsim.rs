@@ -39,17 +39,17 @@ use kernel::{
 };
 
 use crate::{
-    hv_defs::{
+    abi::hv::{
         status,
         vp_state_page,
         HV_PAGE_SIZE,
         HV_PARTITION_ID_SELF, //
     },
+    glue,
     hvcall::{
         Control,
         HvResult, //
     },
-    mshv_ffi,
 };
 
 mod cpu;
@@ -135,7 +135,7 @@ impl Pool {
 /// A VP.
 pub(crate) struct Vp {
     /// Registers that were set, by name.
-    regs: KVec<(u32, crate::hv_defs::HvRegisterValue)>,
+    regs: KVec<(u32, crate::abi::hv::HvRegisterValue)>,
     /// Mapped state pages (register page, intercept message page), by type.
     state_pages: [Option<u64>; vp_state_page::COUNT as usize],
     /// Interrupt vectors asserted and not yet taken.
@@ -169,7 +169,7 @@ impl Default for Vp {
 
 impl Vp {
     /// The value of register `name` (0 until set).
-    pub(crate) fn register(&self, name: u32) -> crate::hv_defs::HvRegisterValue {
+    pub(crate) fn register(&self, name: u32) -> crate::abi::hv::HvRegisterValue {
         self.regs
             .iter()
             .find(|(n, _)| *n == name)
@@ -181,9 +181,9 @@ impl Vp {
     pub(crate) fn set_register(
         &mut self,
         name: u32,
-        value: crate::hv_defs::HvRegisterValue,
+        value: crate::abi::hv::HvRegisterValue,
     ) -> Result<(), u16> {
-        if name == crate::hv_defs::reg::INTERCEPT_SUSPEND {
+        if name == crate::abi::hv::reg::INTERCEPT_SUSPEND {
             self.suspended = value.low & 1 != 0;
             return Ok(());
         }
@@ -205,7 +205,7 @@ pub(crate) struct Partition {
     props: KVec<(u32, u64)>,
     vps: KVec<Option<KBox<Vp>>>,
     gpa: GpaMap,
-    intercepts: KVec<crate::hv_defs::InstallInterceptIn>,
+    intercepts: KVec<crate::abi::hv::InstallInterceptIn>,
 }
 
 impl Partition {
@@ -304,7 +304,7 @@ impl HvSim {
     /// # Safety
     ///
     /// `input_pa` and `output_pa` must be the physical addresses of pages the caller owns for
-    /// the duration of the call, as for [`crate::hv_leaf::Leaf::call`].
+    /// the duration of the call, as for [`crate::hvcall::leaf::Leaf::call`].
     pub(crate) unsafe fn hypercall(&self, control: u64, input_pa: u64, output_pa: u64) -> u64 {
         let c = Control::from_raw(control);
         if c.is_fast() {
@@ -533,7 +533,7 @@ impl PinnedDrop for HvSim {
             for &pfn in pfns {
                 // SAFETY: Deposited pages are the driver's pages given away (`give_page`); the
                 // simulator, their owner now, is going away.
-                unsafe { mshv_ffi::free_given_page(pfn) };
+                unsafe { glue::free_given_page(pfn) };
             }
             pfns.len()
         }
@@ -575,7 +575,7 @@ fn page_of(pa: u64) -> Option<*mut u8> {
     if pa % 8 != 0 {
         return None;
     }
-    let page = mshv_ffi::phys_to_virt(pa & !(HV_PAGE_SIZE as u64 - 1))?;
+    let page = glue::phys_to_virt(pa & !(HV_PAGE_SIZE as u64 - 1))?;
     Some(page.as_ptr())
 }
 

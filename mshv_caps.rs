@@ -11,7 +11,7 @@ use kernel::prelude::*;
 
 use kernel::uaccess::UserSlice;
 
-use crate::mshv_uapi::cap;
+use crate::abi::uapi::cap;
 
 /// Guest memory regions a partition may have (`MSHV_CAP_NR_MEM_REGIONS`). Upstream has no
 /// limit, KVM allows 32764 memory slots on x86; a VMM's guest RAM, hotplugged blocks and device
@@ -22,7 +22,7 @@ pub(crate) const MAX_REGIONS: u32 = 4096;
 pub(crate) const MAX_IOEVENTFDS: u32 = 4096;
 /// irqfds a partition may have (`MSHV_CAP_NR_IRQFDS`): as many as it has GSIs. Upstream has no
 /// limit.
-pub(crate) const MAX_IRQFDS: u32 = crate::mshv_uapi::MSHV_MAX_GUEST_IRQS;
+pub(crate) const MAX_IRQFDS: u32 = crate::abi::uapi::MSHV_MAX_GUEST_IRQS;
 
 /// How a supported capability is answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,7 +63,7 @@ pub(crate) static CAPS: &[Cap] = &[
     Cap {
         id: cap::MSI_ROUTING,
         name: "MSHV_CAP_MSI_ROUTING",
-        answer: Answer::Value(crate::mshv_uapi::MSHV_MAX_GUEST_IRQS),
+        answer: Answer::Value(crate::abi::uapi::MSHV_MAX_GUEST_IRQS),
     },
     Cap {
         id: cap::IRQFD,
@@ -195,7 +195,7 @@ mod tests {
         // The header's values are checked against the C compiler by the `mshv_uapi` suite; here
         // each entry's name must be the header's name for its id.
         for c in CAPS {
-            let mirror = crate::mshv_uapi::CONSTANTS
+            let mirror = crate::abi::uapi::CONSTANTS
                 .iter()
                 .find(|(n, _)| *n == c.name)
                 .map(|&(_, v)| v);

@@ -35,25 +35,14 @@ macro_rules! plain_data {
     )*};
 }
 
-mod hv_defs;
-mod hv_leaf;
+mod abi;
+mod glue;
 mod hvcall;
 #[cfg(mshv_sim)]
 mod hvsim;
 mod mshv_caps;
-mod mshv_fd;
-mod mshv_ffi;
-mod mshv_ioeventfd;
-mod mshv_irq;
-mod mshv_irqfd;
-mod mshv_movable;
 mod mshv_partition;
-mod mshv_passthru;
-mod mshv_platform;
-mod mshv_region;
-mod mshv_uapi;
 mod mshv_vp;
-mod mshv_x86;
 
 module! {
     type: MshvModule,
@@ -68,7 +57,7 @@ module! {
 enum Host {
     /// A real parent partition of the Microsoft Hypervisor.
     #[cfg_attr(mshv_sim, expect(dead_code))]
-    Hypervisor(mshv_platform::Parent),
+    Hypervisor(glue::platform::Parent),
     /// The simulated hypervisor of the test build.
     #[cfg(mshv_sim)]
     Simulator,
@@ -84,10 +73,10 @@ impl Host {
         }
         #[cfg(not(mshv_sim))]
         {
-            let parent = mshv_platform::detect().inspect_err(|r| mshv_platform::log_refusal(*r));
+            let parent = glue::platform::detect().inspect_err(|r| glue::platform::log_refusal(*r));
             let parent = parent.map_err(|_| ENODEV)?;
             // The hypervisor accepts hypercalls once the kernel registered its guest OS ID.
-            if !mshv_ffi::hyperv_initialized() {
+            if !glue::hyperv_initialized() {
                 pr_err!("the kernel has not set up Hyper-V (CONFIG_HYPERV, guest OS ID): refusing to load\n");
                 return Err(ENODEV);
             }
@@ -168,11 +157,13 @@ impl MiscDevice for MshvDevice {
         let hv = HV.lock().clone().ok_or(ENODEV)?;
         let hv = &hv;
         match cmd {
-            mshv_uapi::MSHV_CHECK_EXTENSION => mshv_caps::check_extension_ioctl(arg),
-            mshv_uapi::MSHV_CREATE_PARTITION => mshv_partition::Partition::create(hv, arg),
-            mshv_uapi::MSHV_ROOT_HVCALL => {
-                mshv_passthru::root_hvcall(hv, mshv_passthru::Target::Root, arg)
-            }
+            abi::uapi::MSHV_CHECK_EXTENSION => mshv_caps::check_extension_ioctl(arg),
+            abi::uapi::MSHV_CREATE_PARTITION => mshv_partition::Partition::create(hv, arg),
+            abi::uapi::MSHV_ROOT_HVCALL => mshv_partition::passthru::root_hvcall(
+                hv,
+                mshv_partition::passthru::Target::Root,
+                arg,
+            ),
             _ => Err(ENOTTY),
         }
     }

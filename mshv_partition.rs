@@ -30,35 +30,14 @@ use kernel::{
 };
 
 use crate::{
-    hv_defs::{
+    abi::hv::{
         access_flags,
         access_state,
         interrupt,
         partition_flags as hvpf,
         vp_state_page, //
     },
-    hvcall::Hv,
-    mshv_caps,
-    mshv_fd::{
-        self,
-        FileOps, //
-    },
-    mshv_ffi::{
-        self,
-        OnKill, //
-    },
-    mshv_ioeventfd::Table as IoeventfdTable,
-    mshv_irq::Routing,
-    mshv_irqfd::{
-        EventfdCtx,
-        Irqfd, //
-    },
-    mshv_passthru,
-    mshv_region::{
-        Region,
-        Target as RegionTarget, //
-    },
-    mshv_uapi::{
+    abi::uapi::{
         self as uapi,
         gpap,
         pt,
@@ -68,8 +47,34 @@ use crate::{
         GpapAccessBitmap,
         UserMemRegion, //
     },
+    glue::fd::{
+        self,
+        FileOps, //
+    },
+    glue::{
+        self,
+        OnKill, //
+    },
+    hvcall::Hv,
+    mshv_caps,
+    mshv_partition::ioeventfd::Table as IoeventfdTable,
+    mshv_partition::irqfd::{
+        EventfdCtx,
+        Irqfd, //
+    },
+    mshv_partition::region::{
+        Region,
+        Target as RegionTarget, //
+    },
+    mshv_partition::routing::Routing,
     mshv_vp::Vp,
 };
+
+pub(crate) mod ioeventfd;
+pub(crate) mod irqfd;
+pub(crate) mod passthru;
+pub(crate) mod region;
+pub(crate) mod routing;
 
 /// The most VPs a partition may have (the value of `MSHV_CAP_VPS`). Upstream's limit is 256, a
 /// `u8` VP index in userspace; the hypervisor allows more.
@@ -213,7 +218,7 @@ impl Partition {
                 return Err(e);
             }
         };
-        Ok(mshv_fd::install(c"mshv_partition", &PARTITION_FOPS, partition)? as isize)
+        Ok(fd::install(c"mshv_partition", &PARTITION_FOPS, partition)? as isize)
     }
 
     /// The partition fd's ioctls.
@@ -230,7 +235,7 @@ impl Partition {
                     UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::UserIoeventfd>())
                         .reader()
                         .read()?;
-                let mut table = mshv_ffi::lock_killable(&this.ioeventfds)?;
+                let mut table = glue::lock_killable(&this.ioeventfds)?;
                 let r = table.ioctl(&a);
                 this.ioeventfd_count.store(table.len(), Ordering::Relaxed);
                 r.map(|()| 0)
@@ -244,7 +249,7 @@ impl Partition {
                 Ok(0)
             }
             uapi::MSHV_ROOT_HVCALL => {
-                mshv_passthru::root_hvcall(&this.hv, mshv_passthru::Target::Partition(this.id), arg)
+                passthru::root_hvcall(&this.hv, passthru::Target::Partition(this.id), arg)
             }
             _ => Err(ENOTTY),
         }
@@ -262,7 +267,7 @@ impl Partition {
         if a.flags & uapi::irqfd::DEASSIGN != 0 {
             // As upstream: every irqfd of this eventfd and GSI goes; none is not an error.
             let ctx = EventfdCtx::get(a.fd)?;
-            let mut inner = mshv_ffi::lock_killable(&self.inner)?;
+            let mut inner = glue::lock_killable(&self.inner)?;
             // Dropping an irqfd waits for an injection in flight (which does not take this
             // lock): once this returns, the eventfd raises nothing.
             inner.irqfds.retain(|i| !(ctx.is_of(i) && i.gsi() == a.gsi));
@@ -275,7 +280,7 @@ impl Partition {
         if a.flags & uapi::irqfd::RESAMPLE != 0 {
             irqfd.set_resample(EventfdCtx::get(a.resamplefd)?);
         }
-        let mut inner = mshv_ffi::lock_killable(&self.inner)?;
+        let mut inner = glue::lock_killable(&self.inner)?;
         // Irqfds whose eventfd is closed can never fire again: free them now (looked for only
         // when one hung up).
         // Acquire: the irqfd's own hung-up flag, set before the partition's, is seen.
@@ -319,7 +324,7 @@ impl Partition {
         let Some(routing) = routing else {
             return Ok(false);
         };
-        let inner = mshv_ffi::lock_killable(&self.inner)?;
+        let inner = glue::lock_killable(&self.inner)?;
         let mut any = false;
         for (gsi, msi) in routing.level_routes(vector) {
             if !(msi.logical || msi.apic_id == vp) {
@@ -368,7 +373,7 @@ impl Partition {
 
     /// `MSHV_INITIALIZE_PARTITION`; initializing twice is not an error.
     fn initialize(&self) -> Result {
-        let mut inner = mshv_ffi::lock_killable(&self.inner)?;
+        let mut inner = glue::lock_killable(&self.inner)?;
         if !inner.initialized {
             self.hv.initialize_partition(self.id)?;
             inner.initialized = true;
@@ -385,7 +390,7 @@ impl Partition {
             return Err(EINVAL);
         }
         let idx = args.vp_index as usize;
-        let mut inner = mshv_ffi::lock_killable(&this.inner)?;
+        let mut inner = glue::lock_killable(&this.inner)?;
         if inner.vps.get(idx).is_some_and(|v| v.is_some()) {
             return Err(EEXIST);
         }
@@ -404,7 +409,7 @@ impl Partition {
             })
             .and_then(|()| {
                 let vp = Vp::new(this.into(), args.vp_index, pages)?;
-                mshv_fd::install(c"mshv_vp", &crate::mshv_vp::VP_FOPS, vp)
+                fd::install(c"mshv_vp", &crate::mshv_vp::VP_FOPS, vp)
             });
         match made {
             Ok(fd) => {
@@ -437,11 +442,11 @@ impl Partition {
         }
         let npages = Region::check_shape(&req)?;
         // As upstream: no VMA at the address is `EINVAL`, before the overlap (`EEXIST`).
-        let span = mshv_ffi::vma_span(
+        let span = glue::vma_span(
             usize::try_from(req.userspace_addr)?,
             usize::try_from(req.size)?,
         )?;
-        let mut inner = mshv_ffi::lock_killable(&self.inner)?;
+        let mut inner = glue::lock_killable(&self.inner)?;
         if inner.overlaps(req.guest_pfn, npages) {
             return Err(EEXIST);
         }
@@ -491,7 +496,7 @@ impl Partition {
         // Past the GPA space: the hypervisor's INVALID_PARAMETER, said before any work.
         if a.gpap_base
             .checked_add(a.page_count)
-            .is_none_or(|end| end > crate::mshv_region::GFN_LIMIT)
+            .is_none_or(|end| end > crate::mshv_partition::region::GFN_LIMIT)
         {
             return Err(EINVAL);
         }
@@ -540,7 +545,7 @@ impl Partition {
     /// `EINTR` when a signal came first (the guest retries the access on the next run).
     pub(crate) fn handle_gpa_fault(&self, gfn: u64, access: u8) -> Result<bool> {
         let target = {
-            let inner = mshv_ffi::lock_killable(&self.inner)?;
+            let inner = glue::lock_killable(&self.inner)?;
             match inner.region_of(gfn) {
                 Some(i) => inner.regions[i].fault_target(access),
                 None => Err(EFAULT),
@@ -574,7 +579,7 @@ impl Partition {
         if self.ioeventfd_count.load(Ordering::Relaxed) == 0 {
             return Ok(false);
         }
-        let table = mshv_ffi::lock_killable(&self.ioeventfds)?;
+        let table = glue::lock_killable(&self.ioeventfds)?;
         let Some(needs_value) = table.wants(pio, addr, size) else {
             return Ok(false);
         };
@@ -589,7 +594,7 @@ impl Partition {
 
     /// Unmaps the region `req` names exactly.
     fn unmap(&self, req: &UserMemRegion) -> Result {
-        let mut inner = mshv_ffi::lock_killable(&self.inner)?;
+        let mut inner = glue::lock_killable(&self.inner)?;
         let i = inner.region_of(req.guest_pfn).ok_or(ENOENT)?;
         let r = &mut inner.regions[i];
         if r.uaddr != req.userspace_addr
@@ -714,7 +719,7 @@ fn forget_regions(inner: &mut Inner) {
     // One at a time: unpinning a region may take long.
     while let Some(r) = inner.regions.pop() {
         drop(r);
-        mshv_ffi::cond_resched();
+        glue::cond_resched();
     }
 }
 
@@ -728,14 +733,14 @@ impl PinnedDrop for Partition {
     }
 }
 
-impl mshv_fd::FdObject for Partition {
+impl fd::FdObject for Partition {
     fn ioctl(this: ArcBorrow<'_, Self>, cmd: u32, arg: usize) -> Result<isize> {
         Self::partition_ioctl(this, cmd, arg)
     }
 }
 
 /// The partition fd's operations.
-pub(crate) static PARTITION_FOPS: FileOps = mshv_fd::fops::<Partition>(false);
+pub(crate) static PARTITION_FOPS: FileOps = fd::fops::<Partition>(false);
 
 #[kunit_tests(mshv_partition)]
 mod tests {

@@ -27,7 +27,7 @@ use kernel::{
 };
 
 use crate::{
-    hv_defs::{
+    abi::hv::{
         dispatch,
         msg,
         property,
@@ -38,23 +38,27 @@ use crate::{
         HvRegisterAssoc,
         HvRegisterValue, //
     },
-    mshv_fd::{
+    abi::uapi::{
+        self as uapi,
+        GetSetVpState, //
+    },
+    glue,
+    glue::fd::{
         self,
         FileOps, //
     },
-    mshv_ffi,
+    mshv_partition::passthru::{
+        self,
+        Target, //
+    },
+    mshv_partition::region::Pinned,
     mshv_partition::{
         Partition,
         VpPages, //
     },
-    mshv_passthru,
-    mshv_region::Pinned,
-    mshv_uapi::{
-        self as uapi,
-        GetSetVpState, //
-    },
-    mshv_x86 as x86,
 };
+
+mod x86;
 
 /// Bytes of `struct hv_synthetic_timers_state`: four 40-byte timers and 40 reserved bytes.
 const TIMERS_STATE_SIZE: usize = 200;
@@ -96,9 +100,8 @@ impl Vp {
     /// A VP whose state pages are `pages` (the intercept message page at least).
     pub(crate) fn new(partition: Arc<Partition>, index: u32, pages: VpPages) -> Result<Arc<Self>> {
         let msg = pages.0[usize::from(vp_state_page::INTERCEPT_MESSAGE)].ok_or(EIO)?;
-        let msg_page = mshv_ffi::pfn_address(msg).ok_or(EIO)?;
-        let reg_page =
-            pages.0[usize::from(vp_state_page::REGISTERS)].and_then(mshv_ffi::pfn_address);
+        let msg_page = glue::pfn_address(msg).ok_or(EIO)?;
+        let reg_page = pages.0[usize::from(vp_state_page::REGISTERS)].and_then(glue::pfn_address);
         // INVARIANT: The pages (`msg_page`, `reg_page`) were just mapped by
         // `HvCallMapVpStatePage`.
         Arc::pin_init(
@@ -125,9 +128,9 @@ impl Vp {
             uapi::MSHV_SET_VP_STATE => this.state(arg, true).map(|()| 0),
             uapi::MSHV_ROOT_HVCALL => {
                 // As every VP ioctl upstream: not while the VP runs.
-                let _run = mshv_ffi::lock_killable(&this.run)?;
+                let _run = glue::lock_killable(&this.run)?;
                 let pt = &this.partition;
-                mshv_passthru::root_hvcall(&pt.hv, mshv_passthru::Target::Vp(pt.id), arg)
+                passthru::root_hvcall(&pt.hv, Target::Vp(pt.id), arg)
             }
             _ => Err(ENOTTY),
         }
@@ -136,7 +139,7 @@ impl Vp {
     /// `MSHV_GET_VP_STATE` and, with `set`, `MSHV_SET_VP_STATE`.
     fn state(&self, arg: usize, set: bool) -> Result {
         // As every VP ioctl upstream: not while the VP runs.
-        let _run = mshv_ffi::lock_killable(&self.run)?;
+        let _run = glue::lock_killable(&self.run)?;
         let ptr = UserPtr::from_addr(arg);
         let args: GetSetVpState = UserSlice::new(ptr, size_of::<GetSetVpState>())
             .reader()
@@ -151,7 +154,7 @@ impl Vp {
         {
             return Err(EINVAL);
         }
-        if !mshv_ffi::access_ok(buf, buf_sz) {
+        if !glue::access_ok(buf, buf_sz) {
             return Err(EFAULT);
         }
         let pt = &self.partition;
@@ -190,7 +193,7 @@ impl Vp {
             // Upstream pins the whole buffer before it finds it too long, so a buffer it could
             // not pin is `EFAULT` first; here the VMAs are looked at instead of pinning it.
             if npages > (page - 40) / 8 {
-                let span = mshv_ffi::vma_span(buf, buf_sz);
+                let span = glue::vma_span(buf, buf_sz);
                 return Err(match span {
                     Ok(s) if s.covered && s.writable => EINVAL,
                     Err(e) if e == EINTR => EINTR,
@@ -222,7 +225,7 @@ impl Vp {
     /// `MSHV_RUN_VP`.
     fn run(&self, arg: usize) -> Result {
         let mut writer = UserSlice::new(UserPtr::from_addr(arg), uapi::MSHV_RUN_VP_BUF_SZ).writer();
-        let mut st = mshv_ffi::lock_killable(&self.run)?;
+        let mut st = glue::lock_killable(&self.run)?;
         if !st.pending {
             if let Err(e) = self.dispatch_to_intercept(&mut st) {
                 // A RIP moved in the register page (past a write an ioeventfd completed),
@@ -264,7 +267,7 @@ impl Vp {
             }
             // Let others run between dispatches: a time slice may have ended, or the guest may
             // be in a loop of intercepts handled here.
-            mshv_ffi::cond_resched();
+            glue::cond_resched();
             let flags = if st.clear_suspend {
                 dispatch::FLAG_CLEAR_INTERCEPT_SUSPEND
             } else {
@@ -495,7 +498,7 @@ impl Vp {
         vma.set_dontexpand();
         let mixed = vma.set_mixedmap();
         for (i, &pfn) in pfns.iter().enumerate().take(npages) {
-            let page = mshv_ffi::pfn_to_page(pfn).ok_or(EIO)?;
+            let page = glue::pfn_to_page(pfn).ok_or(EIO)?;
             // SAFETY: The state page stays mapped, and its `struct page` valid, until the
             // partition is torn down; `vm_insert_page` takes its own reference for the mapping.
             let page = unsafe { BorrowedPage::from_raw(page) };
@@ -505,7 +508,7 @@ impl Vp {
     }
 }
 
-impl mshv_fd::FdObject for Vp {
+impl fd::FdObject for Vp {
     fn ioctl(this: ArcBorrow<'_, Self>, cmd: u32, arg: usize) -> Result<isize> {
         Self::vp_ioctl(this, cmd, arg)
     }
@@ -516,4 +519,4 @@ impl mshv_fd::FdObject for Vp {
 }
 
 /// The VP fd's operations.
-pub(crate) static VP_FOPS: FileOps = mshv_fd::fops::<Vp>(true);
+pub(crate) static VP_FOPS: FileOps = fd::fops::<Vp>(true);

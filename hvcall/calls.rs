@@ -13,7 +13,7 @@ use super::{
     Hv,
     Shortage, //
 };
-use crate::hv_defs::{
+use crate::abi::hv::{
     code,
     map_flags,
     AssertInterruptIn,
@@ -268,7 +268,7 @@ impl Hv {
             r?;
             done_total += n as u64;
             if done_total < count {
-                crate::mshv_ffi::cond_resched();
+                crate::glue::cond_resched();
             }
         }
         Ok(())

@@ -17,14 +17,14 @@ use super::{
     Vp, //
 };
 use crate::{
-    hv_defs::{
+    abi::hv::{
         map_flags,
         msg,
         reg,
         regpage,
         HvRegisterValue, //
     },
-    mshv_ffi,
+    glue,
 };
 
 /// `HVMSG_UNRECOVERABLE_EXCEPTION`.
@@ -147,7 +147,7 @@ impl Memory<'_> {
             WRITE => map_flags::WRITABLE,
             _ => map_flags::KERNEL_EXECUTABLE,
         };
-        let page = mshv_ffi::phys_to_virt(pfn << 12);
+        let page = glue::phys_to_virt(pfn << 12);
         let (true, Some(page)) = (flags & map_flags::NO_ACCESS == 0 && flags & need != 0, page)
         else {
             return Err(Exit::Memory {
@@ -550,8 +550,8 @@ const PAGE_SEGMENTS: [u32; 6] = [reg::ES, reg::CS, reg::SS, reg::DS, reg::FS, re
 
 /// The VP's register page, if mapped.
 fn register_page(vp: &Vp) -> Option<*mut u8> {
-    let pfn = vp.state_pages[crate::hv_defs::vp_state_page::REGISTERS as usize]?;
-    Some(mshv_ffi::phys_to_virt(pfn << 12)?.as_ptr())
+    let pfn = vp.state_pages[crate::abi::hv::vp_state_page::REGISTERS as usize]?;
+    Some(glue::phys_to_virt(pfn << 12)?.as_ptr())
 }
 
 fn read_u64(page: *mut u8, off: usize) -> u64 {

@@ -133,12 +133,14 @@ fn pin(_hv: &Arc<Hv>, reader: &mut UserSliceReader) -> Result {
     if w.next().is_some() {
         return Err(EINVAL);
     }
-    let page = crate::mshv_uapi::MSHV_HV_PAGE_SIZE as u64;
+    let page = crate::abi::uapi::MSHV_HV_PAGE_SIZE as u64;
     if addr % page != 0 || size % page != 0 {
         return Err(EINVAL);
     }
     let npages = usize::try_from(size / page)?;
-    drop(crate::mshv_region::Pinned::new(addr, npages, true, true)?);
+    drop(crate::mshv_partition::region::Pinned::new(
+        addr, npages, true, true,
+    )?);
     Ok(())
 }
 

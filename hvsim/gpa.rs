@@ -13,7 +13,7 @@ use kernel::{
 };
 
 use super::Pool;
-use crate::hv_defs::{
+use crate::abi::hv::{
     access_flags,
     access_state,
     map_flags,

@@ -23,7 +23,7 @@ use super::{
     VP_PAGES, //
 };
 use crate::{
-    hv_defs::{
+    abi::hv::{
         code,
         dispatch,
         intercept,
@@ -51,8 +51,8 @@ use crate::{
         HV_PAGE_SIZE,
         HV_PARTITION_ID_SELF, //
     },
+    glue,
     hvcall::Control,
-    mshv_ffi,
 };
 use memory::{
     access_states,
@@ -340,7 +340,7 @@ fn deposit(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8]) -> Outcome
     for r in range.clone() {
         let pfn: u64 = rd(input, 8 + r * 8).unwrap_or_default();
         // A page deposited twice would be withdrawn (and freed) twice.
-        if !mshv_ffi::pfn_valid(pfn) || pool.pfns.contains(&pfn) {
+        if !glue::pfn_valid(pfn) || pool.pfns.contains(&pfn) {
             return Err((status::INVALID_PARAMETER, r));
         }
         pool.deposit(pfn).map_err(|s| (s, r))?;
@@ -536,7 +536,7 @@ fn map_state_page(st: &mut SimState, c: Control, input: &[u8], out: &mut [u8]) -
         None => {
             // The page comes out of the partition's pool: it is deposited memory.
             let pfn = p.pool.take().map_err(|s| bad(s, c))?;
-            if let Some(page) = mshv_ffi::phys_to_virt(pfn << 12) {
+            if let Some(page) = glue::phys_to_virt(pfn << 12) {
                 // SAFETY: The page was deposited, so the hypervisor (this simulator) owns it.
                 unsafe { core::ptr::write_bytes(page.as_ptr(), 0, HV_PAGE_SIZE) };
             }
@@ -606,7 +606,7 @@ fn vp_state(st: &mut SimState, c: Control, input: &[u8], out: &mut [u8]) -> Outc
         return Err(bad(status::INVALID_HYPERCALL_INPUT, c));
     }
     let pfn: u64 = rd(input, header).unwrap_or_default();
-    let Some(page) = mshv_ffi::phys_to_virt(pfn << 12) else {
+    let Some(page) = glue::phys_to_virt(pfn << 12) else {
         return Err(bad(status::INVALID_PARAMETER, c));
     };
     if set {
@@ -692,7 +692,7 @@ fn dispatch_vp(st: &mut SimState, c: Control, input: &[u8], out: &mut [u8]) -> O
     // Rule of this simulator: after an intercept the VP stays suspended until a dispatch clears
     // it, and messages need the intercept message page.
     let page = vp.state_pages[vp_state_page::INTERCEPT_MESSAGE as usize];
-    let page = page.and_then(|pfn| mshv_ffi::phys_to_virt(pfn << 12));
+    let page = page.and_then(|pfn| glue::phys_to_virt(pfn << 12));
     let clear = i.flags & dispatch::FLAG_CLEAR_INTERCEPT_SUSPEND != 0;
     let Some(page) = page.filter(|_| !vp.suspended || clear) else {
         return Err(bad(status::INVALID_VP_STATE, c));

@@ -18,7 +18,7 @@ mod t {
     };
 
     use crate::{
-        hv_defs::{
+        abi::hv::{
             access_flags,
             access_state,
             code,
@@ -33,6 +33,7 @@ mod t {
             PartitionIdIn,
             HV_PARTITION_ID_SELF, //
         },
+        glue,
         hvcall::{
             calls::MAP_GPA_BATCH,
             Control,
@@ -47,7 +48,6 @@ mod t {
             PARTITION_PAGES,
             VP_PAGES, //
         },
-        mshv_ffi,
     };
 
     /// A fresh hypervisor (own per-CPU pages, own simulator).
@@ -81,7 +81,7 @@ mod t {
         let mut pfns = KVec::new();
         for _ in 0..n {
             let p = Page::alloc_page(GFP_KERNEL)?;
-            pfns.push(mshv_ffi::page_pfn(&p), GFP_KERNEL)?;
+            pfns.push(glue::page_pfn(&p), GFP_KERNEL)?;
             pages.push(p, GFP_KERNEL)?;
         }
         Ok((pages, pfns))
@@ -207,7 +207,7 @@ mod t {
         let before = hv.sim().partition(pt).unwrap().deposited;
         let regs = hv.map_vp_state_page(pt, 0, vp_state_page::REGISTERS)?;
         let msg = hv.map_vp_state_page(pt, 0, vp_state_page::INTERCEPT_MESSAGE)?;
-        assert!(regs != msg && mshv_ffi::pfn_valid(regs) && mshv_ffi::pfn_valid(msg));
+        assert!(regs != msg && glue::pfn_valid(regs) && glue::pfn_valid(msg));
         assert_eq!(hv.map_vp_state_page(pt, 0, vp_state_page::REGISTERS)?, regs);
         assert_eq!(hv.sim().partition(pt).unwrap().deposited, before.max(2));
         assert_eq!(
@@ -230,9 +230,9 @@ mod t {
         let hv = hv()?;
         let pt = initialized(&hv)?;
         hv.create_vp(pt, 0)?;
-        let page = mshv_ffi::alloc_zeroed_page()?;
-        let pfn = mshv_ffi::page_pfn(&page);
-        let addr = mshv_ffi::page_address(&page);
+        let page = glue::alloc_zeroed_page()?;
+        let pfn = glue::page_pfn(&page);
+        let addr = glue::page_address(&page);
         // SAFETY: `addr` is the page allocated above, owned by this test.
         unsafe { core::ptr::write_bytes(addr.as_ptr(), 0x5a, 64) };
         hv.set_vp_state(pt, 0, vp_state::LAPIC, 0, &[pfn])?;
@@ -450,7 +450,7 @@ mod t {
         hv.sim()
             .inject_fault(Some(code::DEPOSIT_MEMORY), 1, 1, status::ACCESS_DENIED)?;
         assert_eq!(hv.create_vp(pt, 2), Err(EACCES));
-        assert!(!mshv_ffi::irqs_disabled());
+        assert!(!glue::irqs_disabled());
         teardown(&hv, pt)?;
         assert!(drained(&hv));
         Ok(())
@@ -523,7 +523,7 @@ mod t {
         assert_eq!(hv.assert_virtual_interrupt(pt, 0, 0, 4, 0x30), Err(EINVAL));
         assert_eq!(hv.assert_virtual_interrupt(pt, 0, 0, 3, 0x5), Err(EINVAL));
         // Intercepts: known types and access masks only.
-        hv.install_intercept(pt, 0x3, crate::hv_defs::intercept::X64_IO_PORT, 0x3f8)?;
+        hv.install_intercept(pt, 0x3, crate::abi::hv::intercept::X64_IO_PORT, 0x3f8)?;
         assert_eq!(hv.install_intercept(pt, 0x8, 0, 0), Err(EINVAL));
         assert_eq!(hv.install_intercept(pt, 0x1, 4, 0), Err(EINVAL));
         teardown(&hv, pt)?;
@@ -584,7 +584,7 @@ mod t {
         // Withdrawing from an empty pool.
         assert_eq!(hv.withdraw_all(HV_PARTITION_ID_SELF)?, 0);
         // No path, failing or not, returns with interrupts off.
-        assert!(!mshv_ffi::irqs_disabled());
+        assert!(!glue::irqs_disabled());
         assert!(drained(&hv));
         Ok(())
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cross-file checks the compilers cannot make: every macro of the uapi header has its C value
-# in mshv_uapi_check.c (compared with the Rust mirror by KUnit), its Rust mirror, and its
+# in glue/uapi_check.c (compared with the Rust mirror by KUnit), its Rust mirror, and its
 # documentation; every capability has its name in the tools' table; every `unsafe` block has a
 # SAFETY comment.
 set -euo pipefail
@@ -14,8 +14,8 @@ fail() {
 
 macros=$(sed -n 's/^#define \(MSHV_[A-Z0-9_]*\).*/\1/p' uapi/linux/mshv.h)
 for m in $macros; do
-	grep -q "C($m)" mshv_uapi_check.c || fail "$m is not in mshv_uapi_check.c"
-	grep -q "\"$m\"," mshv_uapi.rs || fail "$m has no Rust mirror in mshv_uapi.rs CONSTANTS"
+	grep -q "C($m)" glue/uapi_check.c || fail "$m is not in glue/uapi_check.c"
+	grep -q "\"$m\"," abi/uapi.rs || fail "$m has no Rust mirror in abi/uapi.rs CONSTANTS"
 	grep -q "\b$m\b" Documentation/mshv.rst || fail "$m is not documented in Documentation/mshv.rst"
 done
 for c in $(echo "$macros" | sed -n 's/^MSHV_CAP_//p'); do

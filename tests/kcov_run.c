@@ -6,7 +6,7 @@
  *                                    module: its init and exit)
  *   mshv-kcov-run --remote           until SIGTERM, collects the module's work items, which
  *                                    run in kworkers (KCOV's remote coverage: the module's
- *                                    common handle, mshv_irqfd_glue.c)
+ *                                    common handle, glue/irqfd.c)
  *
  * The PCs go where MSHV_KCOV_DIR says, as the test programs' do (tests/lib/kcov.c).
  */

@@ -12,7 +12,7 @@ use super::{
     Outcome, //
 };
 use crate::{
-    hv_defs::{
+    abi::hv::{
         access_flags,
         map_flags,
         status,
@@ -20,6 +20,7 @@ use crate::{
         GpaPagesIn,
         PAGES_PER_LARGE_PAGE, //
     },
+    glue,
     hvcall::Control,
     hvsim::{
         gpa::GFN_LIMIT,
@@ -27,7 +28,6 @@ use crate::{
         SimState,
         State, //
     },
-    mshv_ffi,
 };
 
 /// The first guest page of rep `r` of `step` pages from `base`, if all of it is in the GPA
@@ -59,8 +59,7 @@ pub(super) fn map_gpa(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8])
         let pfn: u64 = rd(input, 24 + r * 8).unwrap_or_default();
         // A no-access mapping carries no pages (upstream passes zeroes).
         if !no_access
-            && ((!device && !mshv_ffi::pfn_valid(pfn))
-                || (large && pfn % PAGES_PER_LARGE_PAGE != 0))
+            && ((!device && !glue::pfn_valid(pfn)) || (large && pfn % PAGES_PER_LARGE_PAGE != 0))
         {
             return Err((status::INVALID_PARAMETER, r));
         }

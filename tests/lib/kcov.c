@@ -39,7 +39,7 @@
 #define KCOV_ENABLE		_IO('c', 100)
 #define KCOV_REMOTE_ENABLE	_IOW('c', 102, struct kcov_remote_arg)
 #define KCOV_TRACE_PC		0
-/* The module's common handle (mshv_irqfd_glue.c): KCOV_SUBSYSTEM_COMMON, "mshv". */
+/* The module's common handle (glue/irqfd.c): KCOV_SUBSYSTEM_COMMON, "mshv". */
 #define MSHV_KCOV_HANDLE	0x6d736876ULL
 
 struct kcov_remote_arg {

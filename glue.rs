@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The C edge: kernel APIs that are static inline or macros (wrapped in `mshv_helpers.c`), with
+//! The C edge: kernel APIs that are static inline or macros (wrapped in `glue/helpers.c`), with
 //! safe Rust wrappers. Pages handed to or taken back from the hypervisor are converted here.
 
 use core::ptr::NonNull;
@@ -10,6 +10,9 @@ use kernel::{
     page::Page,
     prelude::*, //
 };
+
+pub(crate) mod fd;
+pub(crate) mod platform;
 
 mod raw {
     use kernel::ffi::{

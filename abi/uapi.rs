@@ -3,7 +3,7 @@
 //! Rust mirrors of `uapi/linux/mshv.h`: ioctl numbers and capability numbers.
 //!
 //! The C header is the definition. The `mshv_uapi` KUnit suite compares every constant here
-//! with the value the C compiler computes from the header (`mshv_uapi_check.c`).
+//! with the value the C compiler computes from the header (`glue/uapi_check.c`).
 
 use kernel::{
     ioctl::{
@@ -446,14 +446,14 @@ pub(crate) const CONSTANTS: &[(&str, u64)] = &[
 
 #[cfg(CONFIG_KUNIT = "y")]
 mod c_values {
-    //! The header's constants as the C compiler computed them (`mshv_uapi_check.c`).
+    //! The header's constants as the C compiler computed them (`glue/uapi_check.c`).
 
     use kernel::{
         ffi::c_char,
         prelude::*, //
     };
 
-    /// One `#define` of the header: `struct mshv_rs_uapi_const` in `mshv_uapi_check.h`.
+    /// One `#define` of the header: `struct mshv_rs_uapi_const` in `glue/uapi_check.h`.
     #[repr(C)]
     pub(super) struct UapiConst {
         name: *const c_char,
@@ -467,7 +467,7 @@ mod c_values {
 
     /// Returns the C table as `(name, value)` pairs.
     pub(super) fn entries() -> impl Iterator<Item = (&'static CStr, u64)> {
-        // SAFETY: `mshv_uapi_check.c` defines both statics as constant data: an array of
+        // SAFETY: `glue/uapi_check.c` defines both statics as constant data: an array of
         // `mshv_rs_uapi_consts_len` initialised entries, never written.
         let table = unsafe {
             core::slice::from_raw_parts(

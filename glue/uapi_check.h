@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The constants of uapi/linux/mshv.h as the C compiler computes them, for the
- * mshv_uapi KUnit suite to compare with the Rust mirrors (mshv_uapi.rs).
+ * mshv_uapi KUnit suite to compare with the Rust mirrors (abi/uapi.rs).
  */
 #ifndef MSHV_UAPI_CHECK_H
 #define MSHV_UAPI_CHECK_H

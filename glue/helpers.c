@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Kernel APIs that are static inline or macros, wrapped for the Rust side
- * (mshv_ffi.rs). No logic lives here.
+ * (glue.rs). No logic lives here.
  */
 #include <linux/irqflags.h>
 #include <linux/mm.h>
@@ -13,7 +13,7 @@
 #include <linux/uaccess.h>
 #include <asm/io.h>
 
-#include "mshv_helpers.h"
+#include "glue/helpers.h"
 
 unsigned long mshv_rs_local_irq_save(void)
 {

@@ -12,7 +12,7 @@
 //! Locking: the chunk map's mutex is taken by the notifier, which memory reclaim may call, so
 //! nothing allocates while holding it (the hypervisor's memory is deposited outside it, and
 //! page lookups happen before it is taken, checked afterwards against the notifier's sequence).
-//! The interval notifier glue is C (`mshv_region_glue.c`); this file is the only user.
+//! The interval notifier glue is C (`glue/region.c`); this file is the only user.
 
 use core::ptr::NonNull;
 
@@ -31,10 +31,12 @@ use kernel::{
 };
 
 use crate::{
-    hv_defs::{
+    abi::hv::{
         map_flags,
         PAGES_PER_LARGE_PAGE, //
     },
+    abi::uapi::MSHV_HV_PAGE_SIZE,
+    glue::OnKill,
     hvcall::{
         calls::{
             MapError,
@@ -43,8 +45,6 @@ use crate::{
         Hv,
         Shortage, //
     },
-    mshv_ffi::OnKill,
-    mshv_uapi::MSHV_HV_PAGE_SIZE,
 };
 
 mod ffi {
@@ -463,7 +463,7 @@ impl Movable {
             pfns.clear();
             for &p in pages.iter() {
                 // SAFETY: `p` is a page `get_pages` took a reference on.
-                let pfn = unsafe { crate::mshv_ffi::raw_page_pfn(p) };
+                let pfn = unsafe { crate::glue::raw_page_pfn(p) };
                 // Cannot fail: both vectors have the same capacity.
                 let _ = pfns.push_within_capacity(pfn);
             }
@@ -474,7 +474,7 @@ impl Movable {
                 && pfns[0] % PAGES_PER_LARGE_PAGE == 0
                 && pfns.iter().enumerate().all(|(k, &p)| p == pfns[0] + k as u64)
                 // SAFETY: `pages[0]` is a page `get_pages` took a reference on.
-                && unsafe { crate::mshv_ffi::folio_order(pages[0]) } >= 9;
+                && unsafe { crate::glue::folio_order(pages[0]) } >= 9;
             let r = {
                 let mut map = self.map.lock();
                 if map.gone {

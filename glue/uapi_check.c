@@ -6,8 +6,8 @@
  */
 #include <linux/kernel.h>
 
-#include "uapi/linux/mshv.h"
-#include "mshv_uapi_check.h"
+#include "../uapi/linux/mshv.h"
+#include "glue/uapi_check.h"
 
 #define C(x) { .name = #x, .value = (u64)(x) }
 

@@ -8,12 +8,12 @@ use kernel::{
 };
 
 use crate::{
-    hv_defs::{
+    abi::hv::{
         HV_PAGE_SIZE,
         HV_PARTITION_ID_SELF, //
     },
+    abi::uapi::RootHvcall,
     hvcall::Hv,
-    mshv_uapi::RootHvcall,
 };
 
 /// What partition and VP fds may call: upstream's list.

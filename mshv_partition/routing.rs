@@ -14,7 +14,7 @@ use kernel::{
     uaccess::UserSlice, //
 };
 
-use crate::mshv_uapi::{
+use crate::abi::uapi::{
     UserIrqEntry,
     UserIrqTable,
     MSHV_MAX_GUEST_IRQS, //

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Guest memory regions: userspace memory mapped at a guest physical address, pinned, movable
-//! (`mshv_movable.rs`) or device memory.
+//! ([`movable`]) or device memory.
 
 use kernel::{
     bindings,
@@ -11,22 +11,24 @@ use kernel::{
 };
 
 use crate::{
-    hv_defs::{
+    abi::hv::{
         map_flags,
         PAGES_PER_LARGE_PAGE, //
     },
-    hvcall::Hv,
-    mshv_ffi::{
-        OnKill,
-        VmaSpan, //
-    },
-    mshv_movable::MovableMem,
-    mshv_uapi::{
+    abi::uapi::{
         mem,
         UserMemRegion,
         MSHV_HV_PAGE_SIZE, //
     },
+    glue::{
+        OnKill,
+        VmaSpan, //
+    },
+    hvcall::Hv,
+    mshv_partition::region::movable::MovableMem,
 };
+
+pub(crate) mod movable;
 
 /// The guest physical address space in pages (52 address bits).
 pub(crate) const GFN_LIMIT: u64 = 1 << 40;
@@ -110,7 +112,7 @@ impl Pinned {
         // `c_void` pointers are alike).
         let pages = unsafe { core::slice::from_raw_parts(pages.as_ptr().cast(), pages.len()) };
         // SAFETY: As above.
-        unsafe { crate::mshv_ffi::raw_pages_pfns(pages, pfns) }
+        unsafe { crate::glue::raw_pages_pfns(pages, pfns) }
     }
 
     /// Pages pinned.
@@ -131,8 +133,8 @@ impl Pinned {
         // SAFETY: By the type invariant `head` is a pinned page.
         let (order, pfn) = unsafe {
             (
-                crate::mshv_ffi::folio_order(head.cast()),
-                crate::mshv_ffi::raw_page_pfn(head.cast()),
+                crate::glue::folio_order(head.cast()),
+                crate::glue::raw_page_pfn(head.cast()),
             )
         };
         // No early exit: the compiler may unroll it.
@@ -149,7 +151,7 @@ impl Drop for Pinned {
         for batch in self.pages.chunks_mut(PIN_BATCH) {
             // SAFETY: By the type invariant every entry is a pinned page, unpinned only here.
             unsafe { bindings::unpin_user_pages(batch.as_mut_ptr(), batch.len()) };
-            crate::mshv_ffi::cond_resched();
+            crate::glue::cond_resched();
         }
     }
 }
@@ -209,7 +211,7 @@ impl Region {
             usize::try_from(req.userspace_addr),
             usize::try_from(req.size),
         );
-        if !matches!((addr, size), (Ok(a), Ok(s)) if crate::mshv_ffi::access_ok(a, s)) {
+        if !matches!((addr, size), (Ok(a), Ok(s)) if crate::glue::access_ok(a, s)) {
             return Err(EINVAL);
         }
         // Upstream checks neither; a region past the GPA space or wrapping around is refused.
@@ -245,7 +247,7 @@ impl Region {
             // Device memory: only `VM_PFNMAP` says what `vm_pgoff` means, and RAM is never
             // mapped as a device (upstream refuses it too).
             let io_pfn = io_pfn.ok_or(EINVAL)?;
-            if vm_flags & vm::PFNMAP == 0 || crate::mshv_ffi::pfns_hold_ram(io_pfn, npages) {
+            if vm_flags & vm::PFNMAP == 0 || crate::glue::pfns_hold_ram(io_pfn, npages) {
                 return Err(EINVAL);
             }
             // As upstream: readable and writable whatever was asked, uncached.
@@ -438,7 +440,7 @@ impl Region {
         );
         if let Backing::Movable(_) = self.backing {
             // The notifier stays registered, and its callbacks are this module's code.
-            crate::mshv_ffi::module_get();
+            crate::glue::module_get();
         }
         core::mem::forget(self);
     }

@@ -11,12 +11,12 @@
 use kernel::prelude::*;
 
 use crate::{
-    mshv_caps::MAX_IOEVENTFDS,
-    mshv_irqfd::EventfdCtx,
-    mshv_uapi::{
+    abi::uapi::{
         ioeventfd as flag,
         UserIoeventfd, //
     },
+    mshv_caps::MAX_IOEVENTFDS,
+    mshv_partition::irqfd::EventfdCtx,
 };
 
 /// The highest I/O port.

@@ -3,7 +3,7 @@
 //! irqfds: an eventfd whose every signal asserts the MSI its GSI is routed to.
 //!
 //! The eventfd side (the wait-queue entry, the poll table, the injection work item) is C, in
-//! `mshv_irqfd_glue.c`: it consumes the count in the wake callback and queues a work item, and
+//! `glue/irqfd.c`: it consumes the count in the wake callback and queues a work item, and
 //! the work item calls [`mshv_rs_irqfd_inject`] with the partition that owns the irqfd. This
 //! file is the only one that touches that C.
 

@@ -12,7 +12,7 @@
 //!
 //! - The static call exists to retarget hypercalls for isolated (SEV-SNP, TDX) partitions, where
 //!   the instruction differs (a GHCB protocol, `tdcall`). A root or L1VH partition is never
-//!   isolated, and [`crate::mshv_platform`] refuses to load in an isolated one, so there is
+//!   isolated, and [`crate::glue::platform`] refuses to load in an isolated one, so there is
 //!   nothing to retarget. On a root the kernel's hypercall page holds the same `vmcall` or
 //!   `vmmcall`: the hypervisor accepts the instruction wherever it executes, once the guest OS
 //!   ID is registered, which the kernel does at boot (checked at load with
@@ -105,7 +105,7 @@ impl Leaf {
     /// Issues a fast hypercall: up to 16 input bytes in registers, no memory access. The FAST
     /// bit is set here, so RDX and R8 can never be taken for page addresses.
     pub(crate) fn call_fast(&self, control: u64, rdx: u64, r8: u64) -> u64 {
-        let control = control | crate::hv_defs::control::FAST;
+        let control = control | crate::abi::hv::control::FAST;
         #[cfg(not(mshv_sim))]
         {
             // SAFETY: A fast hypercall (the FAST bit is set above) passes its input in registers

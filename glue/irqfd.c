@@ -2,7 +2,7 @@
 /*
  * The eventfd side of an irqfd: a wait-queue entry on the eventfd whose wake
  * callback consumes the count and queues a work item that calls back into
- * Rust (mshv_irqfd.rs) to assert the interrupt. The kernel has no Rust API for
+ * Rust (mshv_partition/irqfd.rs) to assert the interrupt. The kernel has no Rust API for
  * custom wait-queue entries or poll tables (init_waitqueue_func_entry,
  * init_poll_funcptr and vfs_poll are static inline), so this stays in C and
  * knows nothing about partitions: it carries an opaque owner and a GSI.
@@ -16,7 +16,7 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
-#include "mshv_helpers.h"
+#include "glue/helpers.h"
 
 struct mshv_rs_irqfd {
 	wait_queue_entry_t wait;

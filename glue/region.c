@@ -4,9 +4,9 @@
  * userspace range, and page lookups in the mm the notifier was registered
  * from. The interval notifier API (mmu_interval_read_begin/retry/set_seq,
  * mmu_notifier_range_blockable) is static inline and has no Rust abstraction;
- * what to unmap and when to retry is decided in mshv_movable.rs, behind an
+ * what to unmap and when to retry is decided in mshv_partition/region/movable.rs, behind an
  * opaque owner. Also: what VMAs back a range (and the PFN of a device-memory
- * VMA), and whether PFNs hold RAM (mshv_region.rs).
+ * VMA), and whether PFNs hold RAM (mshv_partition/region.rs).
  */
 #include <linux/ioport.h>
 #include <linux/mm.h>
@@ -16,7 +16,7 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
-#include "mshv_helpers.h"
+#include "glue/helpers.h"
 
 struct mshv_rs_mn {
 	struct mmu_interval_notifier mni;

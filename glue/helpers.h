@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Kernel APIs that are static inline or macros, wrapped for the Rust side
- * (mshv_ffi.rs). No logic lives here.
+ * (glue.rs). No logic lives here.
  */
 #ifndef MSHV_HELPERS_H
 #define MSHV_HELPERS_H
@@ -30,7 +30,7 @@ unsigned int mshv_rs_folio_order(struct page *page);
 bool mshv_rs_access_ok(unsigned long addr, unsigned long size);
 bool mshv_rs_irqs_disabled(void);
 
-/* mshv_irqfd_glue.c: an irqfd's eventfd wait entry and injection work. */
+/* glue/irqfd.c: an irqfd's eventfd wait entry and injection work. */
 struct mshv_rs_irqfd;
 struct mshv_rs_irqfd *mshv_rs_irqfd_new(int fd, const void *owner, u32 gsi);
 const void *mshv_rs_irqfd_ctx(const struct mshv_rs_irqfd *irqfd);
@@ -40,12 +40,12 @@ void mshv_rs_irqfd_free(struct mshv_rs_irqfd *irqfd);
 const void *mshv_rs_eventfd_ctx_get(int fd);
 void mshv_rs_eventfd_ctx_put(const void *ctx);
 void mshv_rs_eventfd_signal(const void *ctx);
-/* In Rust (mshv_irqfd.rs); the injection work item calls it, in process context. */
+/* In Rust (mshv_partition/irqfd.rs); the injection work item calls it, in process context. */
 void mshv_rs_irqfd_inject(const void *owner, u32 gsi);
-/* In Rust (mshv_irqfd.rs); the wake callback calls it (atomic context) when the eventfd hangs up. */
+/* In Rust (mshv_partition/irqfd.rs); the wake callback calls it (atomic context) when the eventfd hangs up. */
 void mshv_rs_irqfd_hangup(const void *owner);
 
-/* mshv_region_glue.c: a movable region's interval notifier; MMIO VMAs. */
+/* glue/region.c: a movable region's interval notifier; MMIO VMAs. */
 struct mshv_rs_mn;
 int mshv_rs_mn_new(const void *owner, unsigned long start, unsigned long length,
 		   struct mshv_rs_mn **out);
@@ -60,7 +60,7 @@ int mshv_rs_vma_span(unsigned long addr, unsigned long size, unsigned long *flag
 		     bool *covered, bool *writable);
 bool mshv_rs_pfns_hold_ram(u64 pfn, u64 n);
 void mshv_rs_module_get(void);
-/* In Rust (mshv_movable.rs); the notifier's invalidate callback calls it. */
+/* In Rust (mshv_partition/region/movable.rs); the notifier's invalidate callback calls it. */
 bool mshv_rs_region_invalidate(const void *owner, struct mshv_rs_mn *mn, unsigned long start,
 			       unsigned long end, bool blockable, unsigned long seq);
 
