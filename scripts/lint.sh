@@ -22,7 +22,7 @@ for c in $(echo "$macros" | sed -n 's/^MSHV_CAP_//p'); do
 	grep -q "MSHV_CAP_NAME($c)" tools/mshv_cap_names.h || fail "MSHV_CAP_$c is not in tools/mshv_cap_names.h"
 done
 for n in $(sed -n 's/.*name: "\(MSHV_CAP_[A-Z0-9_]*\)".*/\1/p' mshv_caps.rs); do
-	echo "$macros" | grep -qx "$n" || fail "capability $n of mshv_caps.rs is not in the header"
+	grep -qx "$n" <<<"$macros" || fail "capability $n of mshv_caps.rs is not in the header"
 done
 
 # A `// SAFETY:` comment block must end right above each `unsafe {` (or share its line).
