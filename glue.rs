@@ -428,3 +428,72 @@ pub(crate) fn irqs_disabled() -> bool {
 pub(crate) fn alloc_zeroed_page() -> Result<Page> {
     Ok(Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?)
 }
+
+#[cfg(CONFIG_KUNIT = "y")]
+pub(crate) mod c_tables {
+    //! Values the C compiler computed from C headers, for KUnit to compare with the Rust
+    //! mirrors: the uapi header's (`glue/uapi_check.c`) and the kernel's Hyper-V headers'
+    //! (`glue/hv_check.c`).
+
+    use kernel::{
+        ffi::c_char,
+        prelude::*, //
+    };
+
+    /// One value: `struct mshv_rs_uapi_const` in `glue/uapi_check.h`.
+    #[repr(C)]
+    struct CConst {
+        name: *const c_char,
+        value: u64,
+    }
+
+    extern "C" {
+        static mshv_rs_uapi_consts: [CConst; 0];
+        static mshv_rs_uapi_consts_len: usize;
+        static mshv_rs_hv_consts: [CConst; 0];
+        static mshv_rs_hv_consts_len: usize;
+    }
+
+    /// A C table as `(name, value)` pairs.
+    ///
+    /// # Safety
+    ///
+    /// `table` must point to `len` initialised entries that are never written, each `name` a
+    /// static NUL-terminated string.
+    unsafe fn entries(
+        table: *const CConst,
+        len: usize,
+    ) -> impl Iterator<Item = (&'static CStr, u64)> {
+        // SAFETY: The caller's guarantees.
+        let table = unsafe { core::slice::from_raw_parts(table, len) };
+        table.iter().map(|c| {
+            // SAFETY: The caller guarantees `name` is a static NUL-terminated string.
+            let name = unsafe { CStr::from_char_ptr(c.name) };
+            (name, c.value)
+        })
+    }
+
+    /// The uapi header's constants.
+    pub(crate) fn uapi() -> impl Iterator<Item = (&'static CStr, u64)> {
+        // SAFETY: `glue/uapi_check.c` defines both statics as constant data: an array of
+        // `mshv_rs_uapi_consts_len` entries of string literals and values, never written.
+        unsafe {
+            entries(
+                core::ptr::addr_of!(mshv_rs_uapi_consts).cast(),
+                mshv_rs_uapi_consts_len,
+            )
+        }
+    }
+
+    /// The Hyper-V headers' sizes, offsets and constants.
+    pub(crate) fn hv() -> impl Iterator<Item = (&'static CStr, u64)> {
+        // SAFETY: `glue/hv_check.c` defines both statics as constant data: an array of
+        // `mshv_rs_hv_consts_len` entries of string literals and values, never written.
+        unsafe {
+            entries(
+                core::ptr::addr_of!(mshv_rs_hv_consts).cast(),
+                mshv_rs_hv_consts_len,
+            )
+        }
+    }
+}

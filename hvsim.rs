@@ -42,14 +42,12 @@ use crate::{
     abi::hv::{
         status,
         vp_state_page,
+        Control,
+        HvResult,
         HV_PAGE_SIZE,
         HV_PARTITION_ID_SELF, //
     },
     glue,
-    hvcall::{
-        Control,
-        HvResult, //
-    },
 };
 
 mod cpu;
@@ -150,8 +148,8 @@ pub(crate) struct Vp {
     timers: [u8; TIMERS_STATE_SIZE],
 }
 
-/// Bytes of `struct hv_synthetic_timers_state`: four 40-byte timers and 40 reserved bytes.
-pub(crate) const TIMERS_STATE_SIZE: usize = 200;
+/// Bytes of `struct hv_synthetic_timers_state`.
+pub(crate) const TIMERS_STATE_SIZE: usize = crate::abi::hv::SYNTHETIC_TIMERS_STATE_SIZE;
 
 impl Default for Vp {
     fn default() -> Self {

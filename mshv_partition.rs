@@ -34,6 +34,7 @@ use crate::{
         access_flags,
         access_state,
         interrupt,
+        message::AccessType,
         partition_flags as hvpf,
         vp_state_page, //
     },
@@ -543,7 +544,7 @@ impl Partition {
     /// Resolves the guest's fault on `gfn` (a GPA intercept for an access of type `access`) in
     /// the kernel, if it is movable memory's to resolve; `false` sends it to userspace.
     /// `EINTR` when a signal came first (the guest retries the access on the next run).
-    pub(crate) fn handle_gpa_fault(&self, gfn: u64, access: u8) -> Result<bool> {
+    pub(crate) fn handle_gpa_fault(&self, gfn: u64, access: AccessType) -> Result<bool> {
         let target = {
             let inner = glue::lock_killable(&self.inner)?;
             match inner.region_of(gfn) {

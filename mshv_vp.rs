@@ -11,8 +11,6 @@
 //! loop moved in the register page (a write an ioeventfd completed) is handed to the hypervisor
 //! by hypercall first, since only a dispatch would take it from the page.
 
-use core::ptr::NonNull;
-
 use kernel::{
     mm::virt::VmaNew,
     new_mutex,
@@ -29,10 +27,22 @@ use kernel::{
 use crate::{
     abi::hv::{
         dispatch,
-        msg,
+        message::{
+            execution_state,
+            AccessType,
+            Decoded,
+            InterceptHeader,
+            IoPortIntercept,
+            MemoryIntercept,
+            Message,
+            MessagePage, //
+        },
         property,
         reg,
-        regpage,
+        regpage::{
+            class,
+            RegisterPage, //
+        },
         vp_state as hv_vp_state,
         vp_state_page,
         HvRegisterAssoc,
@@ -60,8 +70,8 @@ use crate::{
 
 mod x86;
 
-/// Bytes of `struct hv_synthetic_timers_state`: four 40-byte timers and 40 reserved bytes.
-const TIMERS_STATE_SIZE: usize = 200;
+/// Bytes of `struct hv_synthetic_timers_state`.
+const TIMERS_STATE_SIZE: usize = crate::abi::hv::SYNTHETIC_TIMERS_STATE_SIZE;
 
 /// Where a VP is between `MSHV_RUN_VP` calls.
 struct RunState {
@@ -75,35 +85,35 @@ struct RunState {
 ///
 /// # Invariants
 ///
-/// `msg_page` is the direct-map address of the VP's intercept message page, `reg_page` (if
-/// any) that of its register page, and `pages` holds the PFNs of its state pages; the
-/// hypervisor keeps them mapped until the partition is torn down (after the last VP reference
-/// is gone).
+/// `msg_page` accesses the VP's intercept message page, `reg_page` (if any) its register page,
+/// and `pages` holds the PFNs of its state pages; the hypervisor keeps them mapped until the
+/// partition is torn down (after the last VP reference is gone). Both pages are accessed only
+/// under the run mutex, which also covers every dispatch of the VP.
 #[pin_data]
 pub(crate) struct Vp {
     partition: Arc<Partition>,
     index: u32,
     pages: VpPages,
-    msg_page: NonNull<u8>,
-    /// The register page's direct-map address.
-    reg_page: Option<NonNull<u8>>,
+    msg_page: MessagePage,
+    reg_page: Option<RegisterPage>,
     #[pin]
     run: Mutex<RunState>,
 }
-
-// SAFETY: `msg_page` is only read, under the run mutex; everything else is `Send`.
-unsafe impl Send for Vp {}
-// SAFETY: As above.
-unsafe impl Sync for Vp {}
 
 impl Vp {
     /// A VP whose state pages are `pages` (the intercept message page at least).
     pub(crate) fn new(partition: Arc<Partition>, index: u32, pages: VpPages) -> Result<Arc<Self>> {
         let msg = pages.0[usize::from(vp_state_page::INTERCEPT_MESSAGE)].ok_or(EIO)?;
         let msg_page = glue::pfn_address(msg).ok_or(EIO)?;
-        let reg_page = pages.0[usize::from(vp_state_page::REGISTERS)].and_then(glue::pfn_address);
-        // INVARIANT: The pages (`msg_page`, `reg_page`) were just mapped by
-        // `HvCallMapVpStatePage`.
+        // SAFETY: `HvCallMapVpStatePage` just mapped the page, and it stays mapped until the
+        // partition is torn down, after the VP is gone; the hypervisor writes it only while the
+        // VP is dispatched, under the run mutex, as every access through the accessor is.
+        let msg_page = unsafe { MessagePage::new(msg_page) };
+        let reg_page = pages.0[usize::from(vp_state_page::REGISTERS)]
+            .and_then(glue::pfn_address)
+            // SAFETY: As above.
+            .map(|p| unsafe { RegisterPage::new(p) });
+        // INVARIANT: The accessors are of the pages just mapped, used under the run mutex.
         Arc::pin_init(
             pin_init!(Vp {
                 partition,
@@ -243,13 +253,7 @@ impl Vp {
                 return Err(e);
             }
         }
-        let mut buf = [0u8; msg::SIZE];
-        // SAFETY: By the type invariant `msg_page` is a mapped page of 4096 bytes; the
-        // hypervisor writes it only while the VP is dispatched, which the run mutex excludes.
-        unsafe {
-            core::ptr::copy_nonoverlapping(self.msg_page.as_ptr(), buf.as_mut_ptr(), msg::SIZE)
-        };
-        writer.write_slice(&buf)?;
+        writer.write(&self.msg_page.read())?;
         st.pending = false;
         Ok(())
     }
@@ -280,23 +284,7 @@ impl Vp {
                 continue;
             }
             st.clear_suspend = true;
-            // The EOI of a level-triggered interrupt an irqfd resamples is the kernel's: its
-            // resamplefd is signalled.
-            if let Some(vector) = self.eoi_vector() {
-                if pt.notify_eoi(self.index, vector)? {
-                    continue;
-                }
-            }
-            // Movable memory faults in here, the guest none the wiser. A fault that keeps
-            // coming back (the host changing the memory each time) ends, like any loop here,
-            // with a signal.
-            if let Some((gfn, access)) = self.gpa_fault() {
-                if pt.handle_gpa_fault(gfn, access)? {
-                    continue;
-                }
-            }
-            // A write an ioeventfd answers is done here too (RIP moves in the register page).
-            if self.ioeventfd_write()? {
+            if self.handle_intercept(&self.msg_page.read())? {
                 continue;
             }
             st.pending = true;
@@ -304,120 +292,103 @@ impl Vp {
         }
     }
 
-    /// The vector of the APIC EOI message waiting in the message page, if it is one.
-    fn eoi_vector(&self) -> Option<u32> {
-        let mut m = [0u8; 24];
-        // SAFETY: By the type invariant `msg_page` is a mapped page of 4096 bytes; the
-        // hypervisor writes it only while the VP is dispatched, which the run mutex excludes.
-        unsafe { core::ptr::copy_nonoverlapping(self.msg_page.as_ptr(), m.as_mut_ptr(), 24) };
-        let kind = u32::from_le_bytes([m[0], m[1], m[2], m[3]]);
-        // `struct hv_x64_apic_eoi_message`: the VP index, then the vector.
-        (kind == msg::X64_APIC_EOI).then(|| u32::from_le_bytes([m[20], m[21], m[22], m[23]]))
-    }
-
-    /// The guest page and access type (`HV_INTERCEPT_ACCESS_*`) of the intercept message
-    /// waiting in the message page, if it is a memory intercept.
-    fn gpa_fault(&self) -> Option<(u64, u8)> {
-        let mut head = [0u8; 80];
-        // SAFETY: By the type invariant `msg_page` is a mapped page of 4096 bytes; the
-        // hypervisor writes it only while the VP is dispatched, which the run mutex excludes.
-        unsafe { core::ptr::copy_nonoverlapping(self.msg_page.as_ptr(), head.as_mut_ptr(), 80) };
-        let kind = u32::from_le_bytes(head[0..4].try_into().ok()?);
-        if kind != msg::GPA_INTERCEPT && kind != msg::UNMAPPED_GPA {
-            return None;
+    /// Handles the intercept `m` in the kernel where it can: the EOI of a level-triggered
+    /// interrupt an irqfd resamples (its resamplefd is signalled), a fault on movable memory
+    /// (faulted in, the guest none the wiser; one that keeps coming back ends, like any loop
+    /// here, with a signal) and a write an ioeventfd matches (RIP moves in the register page).
+    /// Whether it did: if not, the message is userspace's.
+    fn handle_intercept(&self, m: &Message) -> Result<bool> {
+        let pt = &self.partition;
+        match m.decode() {
+            Decoded::ApicEoi(eoi) => pt.notify_eoi(self.index, eoi.interrupt_vector),
+            Decoded::Memory { m, .. } => {
+                let gfn = m.guest_physical_address >> 12;
+                if let Some(access) = m.header.access() {
+                    if pt.handle_gpa_fault(gfn, access)? {
+                        return Ok(true);
+                    }
+                }
+                self.mmio_write(&m)
+            }
+            Decoded::IoPort(io) => self.port_write(&io),
+            Decoded::Other => Ok(false),
         }
-        // `struct hv_x64_memory_intercept_message`: the access type in the intercept header,
-        // the GPA after the GVA.
-        let gpa = u64::from_le_bytes(head[72..80].try_into().ok()?);
-        Some((gpa >> 12, head[21]))
     }
 
-    /// Signals the ioeventfd that the port or MMIO write waiting in the message page matches,
-    /// and moves the VP past the instruction; whether it did.
-    fn ioeventfd_write(&self) -> Result<bool> {
-        let mut m = [0u8; 96];
-        // SAFETY: By the type invariant `msg_page` is a mapped page of 4096 bytes; the
-        // hypervisor writes it only while the VP is dispatched, which the run mutex excludes.
-        unsafe { core::ptr::copy_nonoverlapping(self.msg_page.as_ptr(), m.as_mut_ptr(), 96) };
-        let u16_at = |o: usize| u16::from_le_bytes([m[o], m[o + 1]]);
-        let u64_at = |o: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&m[o..o + 8]);
-            u64::from_le_bytes(b)
-        };
-        let kind = u32::from_le_bytes([m[0], m[1], m[2], m[3]]);
-        // The intercept header: access type 1 is a write. A VP single-stepping (RFLAGS.TF),
-        // with debug registers active, or in an interrupt shadow must take the instruction's
-        // side effects (a #DB trap, the shadow's end) from an emulator: userspace.
-        let (exec_state, rflags) = (u16_at(22), u64_at(48));
-        if m[21] != 1 || rflags & (1 << 8) != 0 || exec_state & ((1 << 5) | (1 << 12)) != 0 {
+    /// Whether the write of intercept `h` may be completed here. A VP single-stepping
+    /// (RFLAGS.TF), with debug registers active, or in an interrupt shadow must take the
+    /// instruction's side effects (a #DB trap, the shadow's end) from an emulator: userspace.
+    fn completable_write(h: &InterceptHeader) -> bool {
+        const RFLAGS_TF: u64 = 1 << 8;
+        h.access() == Some(AccessType::Write)
+            && h.rflags & RFLAGS_TF == 0
+            && h.execution_state
+                & (execution_state::DEBUG_ACTIVE | execution_state::INTERRUPT_SHADOW)
+                == 0
+    }
+
+    /// Signals the ioeventfd that the port write `io` matches, and moves the VP past the
+    /// instruction; whether it did.
+    fn port_write(&self, io: &IoPortIntercept) -> Result<bool> {
+        // String and rep operations are not single writes.
+        if !Self::completable_write(&io.header)
+            || io.access_info & (IoPortIntercept::STRING_OP | IoPortIntercept::REP) != 0
+        {
             return Ok(false);
         }
-        let pt = &self.partition;
-        match kind {
-            msg::X64_IO_PORT_INTERCEPT => {
-                // `struct hv_x64_io_port_intercept_message`: port, access info (size in bits
-                // 2:0; string and rep operations, bits 3 and 4, are not single writes), RAX.
-                let info = m[58];
-                if info & 0x18 != 0 {
-                    return Ok(false);
-                }
-                let (port, size, rax) = (u16_at(56), u32::from(info & 0x7), u64_at(64));
-                let len = m[20] & 0xf;
-                let done = || self.skip(u64_at(40), len);
-                pt.ioeventfd_write(true, port.into(), size, || Ok(rax), done)
-            }
-            msg::GPA_INTERCEPT | msg::UNMAPPED_GPA => {
-                // `struct hv_x64_memory_intercept_message`: the GPA, and the instruction's
-                // bytes, which say how long it is, how much it writes and from where.
-                let n = usize::from(m[60]).min(16);
-                let mode = x86::Mode::of(u16_at(22), u16_at(38));
-                let Some(store) = x86::decode_store(&m[80..80 + n], mode) else {
-                    return Ok(false);
-                };
-                // A write that crosses a page may be partly RAM: the VMM's to split.
-                let (gva, gpa) = (u64_at(64), u64_at(72));
-                let size = u64::from(store.size);
-                if (m[61] & 1 != 0 && (gva & 0xfff) + size > 0x1000)
-                    || (gpa & 0xfff) + size > 0x1000
-                {
-                    return Ok(false);
-                }
-                let value = || match store.src {
-                    x86::Source::Imm(v) => Ok(v),
-                    x86::Source::Gpr { n, high_byte } => {
-                        let v = self.gpr(n)?;
-                        Ok(if high_byte { v >> 8 } else { v })
-                    }
-                };
-                let done = || self.skip(u64_at(40), store.len);
-                pt.ioeventfd_write(false, gpa, store.size.into(), value, done)
-            }
-            _ => Ok(false),
+        let size = u32::from(io.access_info & IoPortIntercept::SIZE_MASK);
+        let len = io.header.instruction_length();
+        let done = || self.skip(io.header.rip, len);
+        self.partition
+            .ioeventfd_write(true, io.port_number.into(), size, || Ok(io.rax), done)
+    }
+
+    /// Signals the ioeventfd that the MMIO store `m` matches, and moves the VP past the
+    /// instruction; whether it did. The store's length, size and source come from its
+    /// instruction bytes.
+    fn mmio_write(&self, m: &MemoryIntercept) -> Result<bool> {
+        if !Self::completable_write(&m.header) {
+            return Ok(false);
         }
+        let mode = x86::Mode::of(m.header.execution_state, m.header.cs_segment.attributes);
+        let Some(store) = x86::decode_store(m.instruction(), mode) else {
+            return Ok(false);
+        };
+        // A write that crosses a page may be partly RAM: the VMM's to split.
+        let (gva, gpa) = (m.guest_virtual_address, m.guest_physical_address);
+        let size = u64::from(store.size);
+        if (m.memory_access_info & MemoryIntercept::GVA_VALID != 0 && (gva & 0xfff) + size > 0x1000)
+            || (gpa & 0xfff) + size > 0x1000
+        {
+            return Ok(false);
+        }
+        let value = || match store.src {
+            x86::Source::Imm(v) => Ok(v),
+            x86::Source::Gpr { n, high_byte } => {
+                let v = self.gpr(n)?;
+                Ok(if high_byte { v >> 8 } else { v })
+            }
+        };
+        let done = || self.skip(m.header.rip, store.len);
+        self.partition
+            .ioeventfd_write(false, gpa, store.size.into(), value, done)
     }
 
     /// The VP's register page, while the hypervisor keeps it valid (between dispatches).
-    fn valid_reg_page(&self) -> Option<NonNull<u8>> {
-        let page = self.reg_page?;
-        // SAFETY: `page` is the VP's register page, mapped while the VP exists; the
-        // hypervisor writes it only while the VP is dispatched, which the run mutex excludes.
-        let valid = unsafe { page.as_ptr().add(regpage::ISVALID).read_volatile() };
-        (valid == 1).then_some(page)
+    fn valid_reg_page(&self) -> Option<&RegisterPage> {
+        self.reg_page.as_ref().filter(|p| p.is_valid())
     }
 
     /// General-purpose register `n` (0 RAX ... 15 R15): from the register page when it is
     /// valid, else by hypercall.
     fn gpr(&self, n: u8) -> Result<u64> {
         if let Some(page) = self.valid_reg_page() {
-            let off = regpage::GPRS + 8 * usize::from(n & 15);
-            // SAFETY: As in `valid_reg_page`; the GPRs are 16 `u64`s at their offset.
-            return Ok(unsafe { page.as_ptr().add(off).cast::<u64>().read_unaligned() });
+            return Ok(page.gpr(usize::from(n)));
         }
         let pt = &self.partition;
         let mut v = [HvRegisterValue::default()];
         pt.hv
-            .get_vp_registers(pt.id, self.index, &[reg::RAX + u32::from(n)], &mut v)?;
+            .get_vp_registers(pt.id, self.index, &[reg::RAX + u32::from(n & 15)], &mut v)?;
         Ok(v[0].low)
     }
 
@@ -428,30 +399,20 @@ impl Vp {
         let Some(page) = self.valid_reg_page() else {
             return Ok(());
         };
-        let p = page.as_ptr();
-        // SAFETY: As in `valid_reg_page`; the dirty mask is a `u32` and RIP a `u64` at their
-        // offsets.
-        let (dirty, rip) = unsafe {
-            (
-                p.add(regpage::DIRTY).cast::<u32>().read_volatile(),
-                p.add(regpage::RIP).cast::<u64>().read_unaligned(),
-            )
-        };
-        if dirty & regpage::CLASS_IP == 0 {
+        if page.dirty() & class::IP == 0 {
             return Ok(());
         }
         let pt = &self.partition;
         let regs = [HvRegisterAssoc {
             name: reg::RIP,
-            value: HvRegisterValue { low: rip, high: 0 },
+            value: HvRegisterValue {
+                low: page.rip(),
+                high: 0,
+            },
             ..Default::default()
         }];
         pt.hv.set_vp_registers(pt.id, self.index, &regs)?;
-        // SAFETY: As above.
-        unsafe {
-            let mask = p.add(regpage::DIRTY).cast::<u32>();
-            mask.write_volatile(mask.read_volatile() & !regpage::CLASS_IP);
-        }
+        page.clear_dirty(class::IP);
         Ok(())
     }
 
@@ -462,14 +423,8 @@ impl Vp {
         let pt = &self.partition;
         let rip = rip.wrapping_add(u64::from(len));
         if let Some(page) = self.valid_reg_page() {
-            let p = page.as_ptr();
-            // SAFETY: As in `valid_reg_page`; RIP is a `u64` and the dirty mask a `u32` at
-            // their offsets.
-            unsafe {
-                p.add(regpage::RIP).cast::<u64>().write_unaligned(rip);
-                let dirty = p.add(regpage::DIRTY).cast::<u32>();
-                dirty.write_volatile(dirty.read_volatile() | regpage::CLASS_IP);
-            }
+            page.set_rip(rip);
+            page.mark_dirty(class::IP);
             return Ok(());
         }
         let regs = [HvRegisterAssoc {

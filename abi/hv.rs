@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Microsoft Hypervisor ABI definitions (TLFS): call codes, status codes, the hypercall control
-//! word and result, and the input and output layouts of the hypercalls the driver makes.
+//! Microsoft Hypervisor ABI definitions (TLFS): call codes, status codes, flags and register
+//! names here; the hypercall control word and result ([`Control`], [`HvResult`]), the
+//! hypercall input layouts (`input.rs`), and the pages the hypervisor shares with its root:
+//! synthetic messages and the intercept message page ([`message`]) and the register page
+//! ([`regpage`]).
 //!
-//! Only data lives here. [`crate::hvcall`] is the typed layer above it; nothing else should
-//! build hypercall inputs. The layouts are those of the TLFS, as Linux's `include/hyperv/`
-//! headers also spell them; every struct is `#[repr(C)]` with explicit padding fields, and its
-//! size is checked at compile time.
+//! Data, and the accessors of the shared pages. [`crate::hvcall`] is the typed layer above it;
+//! nothing else builds hypercall inputs. The layouts are those of the TLFS, as Linux's
+//! `include/hyperv/` headers spell them; every struct is `#[repr(C)]` with explicit padding
+//! fields, its size is checked at compile time, and its offsets are checked against the C
+//! headers by the `mshv_hv_abi` KUnit suite (`glue/hv_check.c`).
 
 // The ABI is spelled out whole, and not every build uses every constant.
 #![allow(dead_code)]
@@ -143,6 +147,9 @@ pub(crate) mod msg {
     pub(crate) const GPA_INTERCEPT: u32 = 0x8000_0001;
     pub(crate) const X64_IO_PORT_INTERCEPT: u32 = 0x8001_0000;
     pub(crate) const X64_HALT: u32 = 0x8001_0007;
+    /// The guest hit an exception it cannot recover from (a triple fault, or an instruction
+    /// the simulator does not know).
+    pub(crate) const UNRECOVERABLE_EXCEPTION: u32 = 0x8000_0021;
     /// The guest ended a level-triggered interrupt (`struct hv_x64_apic_eoi_message`).
     pub(crate) const X64_APIC_EOI: u32 = 0x8001_0004;
     /// Bytes of a message (`struct hv_message`): a 16-byte header and 240 bytes of payload.
@@ -242,157 +249,6 @@ pub(crate) mod reg {
     pub(crate) const EFER: u32 = 0x0008_0001;
 }
 
-/// A 128-bit register value (`union hv_register_value`).
-#[repr(C)]
-#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
-pub(crate) struct HvRegisterValue {
-    pub(crate) low: u64,
-    pub(crate) high: u64,
-}
-
-/// A register name with its value (`struct hv_register_assoc`).
-#[repr(C)]
-#[derive(Clone, Copy, Default, Debug)]
-pub(crate) struct HvRegisterAssoc {
-    pub(crate) name: u32,
-    pub(crate) reserved1: u32,
-    pub(crate) reserved2: u64,
-    pub(crate) value: HvRegisterValue,
-}
-
-/// The head of `HvCallCreatePartition`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct CreatePartitionIn {
-    pub(crate) flags: u64,
-    pub(crate) proximity_domain_info: u64,
-    pub(crate) compatibility_version: u32,
-    pub(crate) padding: u32,
-    pub(crate) disabled_processor_features: [u64; 2],
-    pub(crate) disabled_processor_xsave_features: u64,
-    pub(crate) isolation_properties: u64,
-}
-
-/// Inputs made of a partition ID only (fast calls).
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct PartitionIdIn {
-    pub(crate) partition_id: u64,
-}
-
-/// `HvCallGetPartitionProperty` and `HvCallSetPartitionProperty`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct PartitionPropertyIn {
-    pub(crate) partition_id: u64,
-    pub(crate) property_code: u32,
-    pub(crate) padding: u32,
-    pub(crate) property_value: u64,
-}
-
-/// The head of `HvCallDepositMemory` and `HvCallWithdrawMemory` (a PFN list follows / is output).
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct MemoryPoolIn {
-    pub(crate) partition_id: u64,
-    pub(crate) proximity_domain_info: u64,
-}
-
-/// The head of `HvCallMapGpaPages` (a PFN list follows) and `HvCallUnmapGpaPages`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct GpaPagesIn {
-    pub(crate) partition_id: u64,
-    pub(crate) target_gpa_base: u64,
-    pub(crate) flags: u32,
-    pub(crate) padding: u32,
-}
-
-/// `HvCallCreateVp`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct CreateVpIn {
-    pub(crate) partition_id: u64,
-    pub(crate) vp_index: u32,
-    pub(crate) padding: [u8; 3],
-    pub(crate) subnode_type: u8,
-    pub(crate) subnode_id: u64,
-    pub(crate) proximity_domain_info: u64,
-    pub(crate) flags: u64,
-}
-
-/// `HvCallDeleteVp` (fast, 16 bytes).
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct VpIn {
-    pub(crate) partition_id: u64,
-    pub(crate) vp_index: u32,
-    pub(crate) reserved: u32,
-}
-
-/// The head of `HvCallGetVpRegisters` (names follow) and `HvCallSetVpRegisters` (associations
-/// follow).
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct VpRegistersIn {
-    pub(crate) partition_id: u64,
-    pub(crate) vp_index: u32,
-    pub(crate) input_vtl: u8,
-    pub(crate) rsvd_z8: u8,
-    pub(crate) rsvd_z16: u16,
-}
-
-/// `HvCallMapVpStatePage` and `HvCallUnmapVpStatePage`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct VpStatePageIn {
-    pub(crate) partition_id: u64,
-    pub(crate) vp_index: u32,
-    pub(crate) page_type: u16,
-    pub(crate) input_vtl: u8,
-    pub(crate) flags: u8,
-    pub(crate) requested_map_location: u64,
-}
-
-/// The head of `HvCallGetVpState` and `HvCallSetVpState` (a PFN list or the data follow).
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct VpStateIn {
-    pub(crate) partition_id: u64,
-    pub(crate) vp_index: u32,
-    pub(crate) input_vtl: u8,
-    pub(crate) rsvd0: u8,
-    pub(crate) rsvd1: u16,
-    pub(crate) state_type: u32,
-    pub(crate) rsvd: u32,
-    pub(crate) xsave_flags: u64,
-    pub(crate) xsave_states: u64,
-}
-
-/// `HvCallInstallIntercept`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct InstallInterceptIn {
-    pub(crate) partition_id: u64,
-    pub(crate) access_type: u32,
-    pub(crate) intercept_type: u32,
-    pub(crate) parameter: u64,
-}
-
-/// `HvCallAssertVirtualInterrupt`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct AssertInterruptIn {
-    pub(crate) partition_id: u64,
-    pub(crate) interrupt_type: u32,
-    pub(crate) control_flags: u32,
-    pub(crate) dest_addr: u64,
-    pub(crate) vector: u32,
-    pub(crate) target_vtl: u8,
-    pub(crate) rsvd_z0: u8,
-    pub(crate) rsvd_z1: u16,
-}
-
 /// `HvCallAssertVirtualInterrupt` control flags: level-triggered, logical destination.
 pub(crate) mod interrupt {
     pub(crate) const LEVEL_TRIGGERED: u32 = 1 << 0;
@@ -405,69 +261,333 @@ pub(crate) mod interrupt {
     pub(crate) const EXTINT: u32 = 7;
 }
 
-/// `HvCallDispatchVp`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct DispatchVpIn {
-    pub(crate) partition_id: u64,
-    pub(crate) vp_index: u32,
-    pub(crate) flags: u32,
-    pub(crate) time_slice: u64,
-    pub(crate) spec_ctrl: u64,
-}
+/// Bytes of `struct hv_synthetic_timers_state`: four 40-byte timers and 40 reserved bytes.
+pub(crate) const SYNTHETIC_TIMERS_STATE_SIZE: usize = 200;
 
-/// The output of `HvCallDispatchVp`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct DispatchVpOut {
-    pub(crate) dispatch_state: u32,
-    pub(crate) dispatch_event: u32,
-}
+mod call;
+mod input;
+pub(crate) mod message;
+pub(crate) mod regpage;
 
-/// The head of `HvCallGetGpaPagesAccessStates` (one state byte per page is output).
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct GpaAccessStatesIn {
-    pub(crate) partition_id: u64,
-    pub(crate) flags: u64,
-    pub(crate) gpa_page_number: u64,
-}
+pub(crate) use call::{
+    Control,
+    HvError,
+    HvResult, //
+};
+pub(crate) use input::*;
 
-plain_data!(
-    HvRegisterValue = 16,
-    HvRegisterAssoc = 32,
-    CreatePartitionIn = 56,
-    PartitionIdIn = 8,
-    PartitionPropertyIn = 24,
-    MemoryPoolIn = 16,
-    GpaPagesIn = 24,
-    CreateVpIn = 40,
-    VpIn = 16,
-    VpRegistersIn = 16,
-    VpStatePageIn = 24,
-    VpStateIn = 40,
-    InstallInterceptIn = 24,
-    AssertInterruptIn = 32,
-    GpaAccessStatesIn = 24,
-    DispatchVpIn = 32,
-    DispatchVpOut = 8,
-);
+/// The layouts' sizes and offsets, and the constants they use, under the C expression
+/// `glue/hv_check.c` evaluates for each.
+#[cfg(CONFIG_KUNIT = "y")]
+const C_MIRRORS: &[(&str, u64)] = {
+    use core::mem::offset_of;
+    use message::{
+        ApicEoi,
+        InterceptHeader,
+        MemoryIntercept,
+        Message,
+        MessageHeader,
+        SegmentRegister, //
+    };
+    use regpage::Layout as RegPage;
+    const fn n(v: usize) -> u64 {
+        v as u64
+    }
+    &[
+        (
+            "sizeof(struct hv_message_header)",
+            n(size_of::<MessageHeader>()),
+        ),
+        (
+            "offsetof(struct hv_message_header, payload_size)",
+            n(offset_of!(MessageHeader, payload_size)),
+        ),
+        (
+            "offsetof(struct hv_message_header, message_flags)",
+            n(offset_of!(MessageHeader, message_flags)),
+        ),
+        (
+            "offsetof(struct hv_message_header, sender)",
+            n(offset_of!(MessageHeader, sender)),
+        ),
+        ("sizeof(struct hv_message)", n(size_of::<Message>())),
+        (
+            "offsetof(struct hv_message, u.payload)",
+            n(offset_of!(Message, payload)),
+        ),
+        ("HV_MESSAGE_PAYLOAD_QWORD_COUNT", n(message::PAYLOAD_QWORDS)),
+        (
+            "sizeof(struct hv_x64_segment_register)",
+            n(size_of::<SegmentRegister>()),
+        ),
+        (
+            "offsetof(struct hv_x64_segment_register, limit)",
+            n(offset_of!(SegmentRegister, limit)),
+        ),
+        (
+            "offsetof(struct hv_x64_segment_register, selector)",
+            n(offset_of!(SegmentRegister, selector)),
+        ),
+        (
+            "offsetof(struct hv_x64_segment_register, attributes)",
+            n(offset_of!(SegmentRegister, attributes)),
+        ),
+        (
+            "sizeof(struct hv_x64_intercept_message_header)",
+            n(size_of::<InterceptHeader>()),
+        ),
+        (
+            "offsetof(struct hv_x64_intercept_message_header, intercept_access_type)",
+            n(offset_of!(InterceptHeader, intercept_access_type)),
+        ),
+        (
+            "offsetof(struct hv_x64_intercept_message_header, execution_state)",
+            n(offset_of!(InterceptHeader, execution_state)),
+        ),
+        (
+            "offsetof(struct hv_x64_intercept_message_header, cs_segment)",
+            n(offset_of!(InterceptHeader, cs_segment)),
+        ),
+        (
+            "offsetof(struct hv_x64_intercept_message_header, rip)",
+            n(offset_of!(InterceptHeader, rip)),
+        ),
+        (
+            "offsetof(struct hv_x64_intercept_message_header, rflags)",
+            n(offset_of!(InterceptHeader, rflags)),
+        ),
+        (
+            "sizeof(struct hv_x64_memory_intercept_message)",
+            n(size_of::<MemoryIntercept>()),
+        ),
+        (
+            "offsetof(struct hv_x64_memory_intercept_message, cache_type)",
+            n(offset_of!(MemoryIntercept, cache_type)),
+        ),
+        (
+            "offsetof(struct hv_x64_memory_intercept_message, instruction_byte_count)",
+            n(offset_of!(MemoryIntercept, instruction_byte_count)),
+        ),
+        (
+            "offsetof(struct hv_x64_memory_intercept_message, memory_access_info)",
+            n(offset_of!(MemoryIntercept, memory_access_info)),
+        ),
+        (
+            "offsetof(struct hv_x64_memory_intercept_message, guest_virtual_address)",
+            n(offset_of!(MemoryIntercept, guest_virtual_address)),
+        ),
+        (
+            "offsetof(struct hv_x64_memory_intercept_message, guest_physical_address)",
+            n(offset_of!(MemoryIntercept, guest_physical_address)),
+        ),
+        (
+            "offsetof(struct hv_x64_memory_intercept_message, instruction_bytes)",
+            n(offset_of!(MemoryIntercept, instruction_bytes)),
+        ),
+        (
+            "sizeof(struct hv_x64_apic_eoi_message)",
+            n(size_of::<ApicEoi>()),
+        ),
+        (
+            "offsetof(struct hv_x64_apic_eoi_message, interrupt_vector)",
+            n(offset_of!(ApicEoi, interrupt_vector)),
+        ),
+        ("HVMSG_NONE", msg::NONE as u64),
+        ("HVMSG_UNMAPPED_GPA", msg::UNMAPPED_GPA as u64),
+        ("HVMSG_GPA_INTERCEPT", msg::GPA_INTERCEPT as u64),
+        (
+            "HVMSG_X64_IO_PORT_INTERCEPT",
+            msg::X64_IO_PORT_INTERCEPT as u64,
+        ),
+        ("HVMSG_X64_HALT", msg::X64_HALT as u64),
+        (
+            "HVMSG_UNRECOVERABLE_EXCEPTION",
+            msg::UNRECOVERABLE_EXCEPTION as u64,
+        ),
+        ("HVMSG_X64_APIC_EOI", msg::X64_APIC_EOI as u64),
+        ("HV_INTERCEPT_ACCESS_READ", message::AccessType::Read as u64),
+        (
+            "HV_INTERCEPT_ACCESS_WRITE",
+            message::AccessType::Write as u64,
+        ),
+        (
+            "HV_INTERCEPT_ACCESS_EXECUTE",
+            message::AccessType::Execute as u64,
+        ),
+        (
+            "sizeof(struct hv_vp_register_page)",
+            n(size_of::<RegPage>()),
+        ),
+        (
+            "offsetof(struct hv_vp_register_page, isvalid)",
+            n(offset_of!(RegPage, isvalid)),
+        ),
+        (
+            "offsetof(struct hv_vp_register_page, dirty)",
+            n(offset_of!(RegPage, dirty)),
+        ),
+        (
+            "offsetof(struct hv_vp_register_page, gp_registers)",
+            n(offset_of!(RegPage, gp_registers)),
+        ),
+        (
+            "offsetof(struct hv_vp_register_page, rip)",
+            n(offset_of!(RegPage, rip)),
+        ),
+        (
+            "offsetof(struct hv_vp_register_page, rflags)",
+            n(offset_of!(RegPage, rflags)),
+        ),
+        (
+            "offsetof(struct hv_vp_register_page, xmm_registers)",
+            n(offset_of!(RegPage, xmm_registers)),
+        ),
+        (
+            "offsetof(struct hv_vp_register_page, segment_registers)",
+            n(offset_of!(RegPage, segment_registers)),
+        ),
+        (
+            "offsetof(struct hv_vp_register_page, cr0)",
+            n(offset_of!(RegPage, cr0)),
+        ),
+        (
+            "offsetof(struct hv_vp_register_page, xfem)",
+            n(offset_of!(RegPage, xfem)),
+        ),
+        (
+            "offsetof(struct hv_vp_register_page, interrupt_vectors)",
+            n(offset_of!(RegPage, interrupt_vectors)),
+        ),
+        ("HV_VP_REGISTER_PAGE_VERSION_1", regpage::VERSION_1 as u64),
+        (
+            "HV_X64_REGISTER_CLASS_GENERAL",
+            regpage::class::GENERAL.trailing_zeros() as u64,
+        ),
+        (
+            "HV_X64_REGISTER_CLASS_IP",
+            regpage::class::IP.trailing_zeros() as u64,
+        ),
+        (
+            "HV_X64_REGISTER_CLASS_XMM",
+            regpage::class::XMM.trailing_zeros() as u64,
+        ),
+        (
+            "HV_X64_REGISTER_CLASS_SEGMENT",
+            regpage::class::SEGMENT.trailing_zeros() as u64,
+        ),
+        (
+            "HV_X64_REGISTER_CLASS_FLAGS",
+            regpage::class::FLAGS.trailing_zeros() as u64,
+        ),
+        (
+            "sizeof(union hv_register_value)",
+            n(size_of::<HvRegisterValue>()),
+        ),
+        (
+            "sizeof(struct hv_register_assoc)",
+            n(size_of::<HvRegisterAssoc>()),
+        ),
+        (
+            "sizeof(struct hv_input_create_partition)",
+            n(size_of::<CreatePartitionIn>()),
+        ),
+        (
+            "sizeof(struct hv_input_get_partition_property)",
+            n(size_of::<PartitionPropertyIn>() - 8),
+        ),
+        (
+            "sizeof(struct hv_input_set_partition_property)",
+            n(size_of::<PartitionPropertyIn>()),
+        ),
+        (
+            "sizeof(struct hv_input_withdraw_memory)",
+            n(size_of::<MemoryPoolIn>()),
+        ),
+        (
+            "sizeof(struct hv_input_map_gpa_pages)",
+            n(size_of::<GpaPagesIn>()),
+        ),
+        (
+            "sizeof(struct hv_input_unmap_gpa_pages)",
+            n(size_of::<GpaPagesIn>()),
+        ),
+        (
+            "sizeof(struct hv_input_get_vp_registers)",
+            n(size_of::<VpRegistersIn>()),
+        ),
+        (
+            "sizeof(struct hv_input_map_vp_state_page)",
+            n(size_of::<VpStatePageIn>()),
+        ),
+        (
+            "sizeof(struct hv_input_get_vp_state)",
+            n(size_of::<VpStateIn>()),
+        ),
+        (
+            "sizeof(struct hv_input_assert_virtual_interrupt)",
+            n(size_of::<AssertInterruptIn>()),
+        ),
+        (
+            "sizeof(struct hv_input_dispatch_vp)",
+            n(size_of::<DispatchVpIn>()),
+        ),
+        (
+            "sizeof(struct hv_output_dispatch_vp)",
+            n(size_of::<DispatchVpOut>()),
+        ),
+        (
+            "sizeof(struct hv_input_get_gpa_pages_access_state)",
+            n(size_of::<GpaAccessStatesIn>()),
+        ),
+    ]
+};
 
-/// The x86 VP register page (`struct hv_vp_register_page`): offsets of its fields and the
-/// dirty classes (registers the root changed, taken by the next dispatch).
-pub(crate) mod regpage {
-    pub(crate) const VERSION: usize = 0;
-    pub(crate) const ISVALID: usize = 2;
-    pub(crate) const DIRTY: usize = 4;
-    /// RAX..R15, then RIP, then RFLAGS.
-    pub(crate) const GPRS: usize = 8;
-    pub(crate) const RIP: usize = 136;
-    pub(crate) const RFLAGS: usize = 144;
-    /// ES, CS, SS, DS, FS, GS.
-    pub(crate) const SEGMENTS: usize = 256;
-    /// Dirty classes.
-    pub(crate) const CLASS_GENERAL: u32 = 1 << 0;
-    pub(crate) const CLASS_IP: u32 = 1 << 1;
-    pub(crate) const CLASS_SEGMENT: u32 = 1 << 3;
-    pub(crate) const CLASS_FLAGS: u32 = 1 << 4;
+#[kernel::macros::kunit_tests(mshv_hv_abi)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_layout_is_the_kernel_headers() {
+        let mut count = 0;
+        for (name, value) in crate::glue::c_tables::hv() {
+            let rust = C_MIRRORS
+                .iter()
+                .find(|(n, _)| n.as_bytes() == name.to_bytes())
+                .map(|&(_, v)| v);
+            if rust != Some(value) {
+                kernel::pr_err!("{:?}: C {} Rust {:?}\n", name, value, rust);
+            }
+            assert_eq!(rust, Some(value));
+            count += 1;
+        }
+        assert_eq!(count, C_MIRRORS.len());
+    }
+
+    #[test]
+    fn messages_round_trip_through_their_types() {
+        let eoi = message::ApicEoi {
+            vp_index: 3,
+            interrupt_vector: 0x51,
+        };
+        let m = message::Message::new(msg::X64_APIC_EOI, &eoi);
+        assert_eq!(m.header.payload_size, 8);
+        match m.decode() {
+            message::Decoded::ApicEoi(e) => assert_eq!((e.vp_index, e.interrupt_vector), (3, 0x51)),
+            _ => panic!("not an EOI"),
+        }
+        assert!(matches!(
+            message::Message::new(msg::X64_HALT, &eoi).decode(),
+            message::Decoded::Other
+        ));
+        let seg = message::SegmentRegister {
+            base: 0xffff_0000,
+            limit: 0xffff,
+            selector: 0xf000,
+            attributes: 0x9b,
+        };
+        assert_eq!(
+            message::SegmentRegister::from(HvRegisterValue::from(seg)),
+            seg
+        );
+    }
 }

@@ -444,45 +444,6 @@ pub(crate) const CONSTANTS: &[(&str, u64)] = &[
     ("sizeof(struct mshv_run_vp)", MSHV_RUN_VP_BUF_SZ as u64),
 ];
 
-#[cfg(CONFIG_KUNIT = "y")]
-mod c_values {
-    //! The header's constants as the C compiler computed them (`glue/uapi_check.c`).
-
-    use kernel::{
-        ffi::c_char,
-        prelude::*, //
-    };
-
-    /// One `#define` of the header: `struct mshv_rs_uapi_const` in `glue/uapi_check.h`.
-    #[repr(C)]
-    pub(super) struct UapiConst {
-        name: *const c_char,
-        value: u64,
-    }
-
-    extern "C" {
-        static mshv_rs_uapi_consts: [UapiConst; 0];
-        static mshv_rs_uapi_consts_len: usize;
-    }
-
-    /// Returns the C table as `(name, value)` pairs.
-    pub(super) fn entries() -> impl Iterator<Item = (&'static CStr, u64)> {
-        // SAFETY: `glue/uapi_check.c` defines both statics as constant data: an array of
-        // `mshv_rs_uapi_consts_len` initialised entries, never written.
-        let table = unsafe {
-            core::slice::from_raw_parts(
-                core::ptr::addr_of!(mshv_rs_uapi_consts).cast::<UapiConst>(),
-                mshv_rs_uapi_consts_len,
-            )
-        };
-        table.iter().map(|c| {
-            // SAFETY: Each `name` is a string literal of the C file: NUL-terminated and static.
-            let name = unsafe { CStr::from_char_ptr(c.name) };
-            (name, c.value)
-        })
-    }
-}
-
 #[kunit_tests(mshv_uapi)]
 mod tests {
     use super::*;
@@ -498,7 +459,7 @@ mod tests {
     #[test]
     fn every_c_constant_has_an_equal_rust_mirror() {
         let mut count = 0;
-        for (name, value) in c_values::entries() {
+        for (name, value) in crate::glue::c_tables::uapi() {
             assert_eq!(rust_value(name), Some(value));
             count += 1;
         }

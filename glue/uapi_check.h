@@ -16,4 +16,8 @@ struct mshv_rs_uapi_const {
 extern const struct mshv_rs_uapi_const mshv_rs_uapi_consts[];
 extern const size_t mshv_rs_uapi_consts_len;
 
+/* glue/hv_check.c: the Hyper-V layouts of include/hyperv/, for mshv_hv_abi. */
+extern const struct mshv_rs_uapi_const mshv_rs_hv_consts[];
+extern const size_t mshv_rs_hv_consts_len;
+
 #endif /* MSHV_UAPI_CHECK_H */

@@ -19,55 +19,37 @@ use super::{
 use crate::{
     abi::hv::{
         map_flags,
+        message::{
+            AccessType,
+            ApicEoi,
+            InterceptHeader,
+            IoPortIntercept,
+            MemoryIntercept,
+            Message,
+            SegmentRegister as Seg, //
+        },
         msg,
         reg,
-        regpage,
+        regpage::{
+            class,
+            RegisterPage,
+            SEGMENTS, //
+        },
         HvRegisterValue, //
     },
     glue,
 };
 
-/// `HVMSG_UNRECOVERABLE_EXCEPTION`.
-const MSG_UNRECOVERABLE_EXCEPTION: u32 = 0x8000_0021;
-
-/// Intercept access types.
-const READ: u8 = 0;
-const WRITE: u8 = 1;
-const EXECUTE: u8 = 2;
+use AccessType::{
+    Execute as EXECUTE,
+    Read as READ,
+    Write as WRITE, //
+};
 
 /// RFLAGS bits the interpreter keeps.
 const CF: u64 = 1 << 0;
 const ZF: u64 = 1 << 6;
 const SF: u64 = 1 << 7;
-
-/// A segment register (`struct hv_x64_segment_register`).
-#[derive(Clone, Copy, Default)]
-struct Seg {
-    base: u64,
-    limit: u32,
-    selector: u16,
-    attributes: u16,
-}
-
-impl Seg {
-    fn from_value(v: HvRegisterValue) -> Self {
-        Seg {
-            base: v.low,
-            limit: v.high as u32,
-            selector: (v.high >> 32) as u16,
-            attributes: (v.high >> 48) as u16,
-        }
-    }
-
-    fn bytes(&self) -> [u8; 16] {
-        let mut b = [0u8; 16];
-        b[0..8].copy_from_slice(&self.base.to_le_bytes());
-        b[8..12].copy_from_slice(&self.limit.to_le_bytes());
-        b[12..14].copy_from_slice(&self.selector.to_le_bytes());
-        b[14..16].copy_from_slice(&self.attributes.to_le_bytes());
-        b
-    }
-}
 
 /// The register values of a VP right after it is created (the x86 reset state).
 pub(super) const RESET: [(u32, HvRegisterValue); 3] = [
@@ -94,13 +76,13 @@ enum Exit {
     Io {
         port: u16,
         size: u8,
-        access: u8,
+        access: AccessType,
     },
     /// A guest physical address with no mapping, or one the access is not allowed through.
     Memory {
         unmapped: bool,
         gpa: u64,
-        access: u8,
+        access: AccessType,
     },
     Halt,
     /// An instruction the interpreter does not know.
@@ -129,7 +111,7 @@ const APIC_EOI: u64 = 0xfee0_00b0;
 
 impl Memory<'_> {
     /// Reads or writes one byte at `gpa`, as the guest's access `access` would.
-    fn access(&mut self, gpa: u64, access: u8, value: Option<u8>) -> Result<u8, Exit> {
+    fn access(&mut self, gpa: u64, access: AccessType, value: Option<u8>) -> Result<u8, Exit> {
         if access == WRITE && (APIC_EOI..APIC_EOI + 4).contains(&gpa) {
             self.eoi = true;
             return Ok(0);
@@ -145,7 +127,7 @@ impl Memory<'_> {
         let need = match access {
             READ => map_flags::READABLE,
             WRITE => map_flags::WRITABLE,
-            _ => map_flags::KERNEL_EXECUTABLE,
+            EXECUTE => map_flags::KERNEL_EXECUTABLE,
         };
         let page = glue::phys_to_virt(pfn << 12);
         let (true, Some(page)) = (flags & map_flags::NO_ACCESS == 0 && flags & need != 0, page)
@@ -183,9 +165,9 @@ impl Cpu {
             // Real mode: a 16-bit instruction pointer.
             rip: get(reg::RIP).low & 0xffff,
             rflags: get(reg::RFLAGS).low,
-            cs: Seg::from_value(get(reg::CS)),
-            ds: Seg::from_value(get(reg::DS)),
-            es: Seg::from_value(get(reg::ES)),
+            cs: Seg::from(get(reg::CS)),
+            ds: Seg::from(get(reg::DS)),
+            es: Seg::from(get(reg::ES)),
         }
     }
 
@@ -262,7 +244,7 @@ impl Cpu {
             wide = 4;
             op = d.byte(self, mem)?;
         }
-        let io = |port: u16, size: u32, access: u8, len: u8| {
+        let io = |port: u16, size: u32, access: AccessType, len: u8| {
             Err((
                 Exit::Io {
                     port,
@@ -445,75 +427,63 @@ impl Decoder {
     }
 }
 
-/// `struct hv_x64_apic_eoi_message` in its message: the VP and the vector.
-fn eoi_message(vp_index: u32, vector: u32) -> [u8; msg::SIZE] {
-    let mut m = [0u8; msg::SIZE];
-    put(&mut m, 0, &msg::X64_APIC_EOI.to_le_bytes());
-    m[4] = 8;
-    put(&mut m, 16, &vp_index.to_le_bytes());
-    put(&mut m, 20, &vector.to_le_bytes());
-    m
-}
-
-/// Writes `v` at `off` of the message.
-fn put(m: &mut [u8; msg::SIZE], off: usize, v: &[u8]) {
-    m[off..off + v.len()].copy_from_slice(v);
-}
-
-/// Builds the intercept message for `exit` at `cpu` (RIP at the instruction).
-fn message(vp_index: u32, cpu: &Cpu, exit: &Exit, len: u8, bytes: &[u8; 16]) -> [u8; msg::SIZE] {
-    let mut m = [0u8; msg::SIZE];
-    let (kind, payload, access) = match *exit {
-        Exit::Io { access, .. } => (msg::X64_IO_PORT_INTERCEPT, 128u8, access),
-        Exit::Memory {
-            unmapped, access, ..
-        } => (
+/// The intercept message for `exit` at `cpu` (RIP at the instruction).
+fn message(vp_index: u32, cpu: &Cpu, exit: &Exit, len: u8, bytes: &[u8; 16]) -> Message {
+    let access = match *exit {
+        Exit::Io { access, .. } | Exit::Memory { access, .. } => access,
+        Exit::Halt | Exit::Unknown => EXECUTE,
+    };
+    // The intercept header every intercept starts with.
+    let header = InterceptHeader {
+        vp_index,
+        instruction_length_cr8: len & 0xf,
+        intercept_access_type: access as u8,
+        cs_segment: cpu.cs,
+        rip: cpu.rip,
+        rflags: cpu.rflags,
+        ..Default::default()
+    };
+    let n = usize::from(len).min(16);
+    let mut instruction_bytes = [0u8; 16];
+    instruction_bytes[..n].copy_from_slice(&bytes[..n]);
+    match *exit {
+        Exit::Io { port, size, .. } => Message::new(
+            msg::X64_IO_PORT_INTERCEPT,
+            &IoPortIntercept {
+                header,
+                port_number: port,
+                access_info: size & IoPortIntercept::SIZE_MASK,
+                instruction_byte_count: len,
+                rax: cpu.gpr[0],
+                instruction_bytes,
+                ds_segment: cpu.ds,
+                es_segment: cpu.es,
+                rcx: cpu.gpr[1],
+                rsi: cpu.gpr[6],
+                rdi: cpu.gpr[7],
+                ..Default::default()
+            },
+        ),
+        // Real mode has no paging: the GVA (the linear address) is the GPA, and both are valid.
+        Exit::Memory { unmapped, gpa, .. } => Message::new(
             if unmapped {
                 msg::UNMAPPED_GPA
             } else {
                 msg::GPA_INTERCEPT
             },
-            80,
-            access,
+            &MemoryIntercept {
+                header,
+                instruction_byte_count: len,
+                memory_access_info: MemoryIntercept::GVA_VALID | MemoryIntercept::GVA_GPA_VALID,
+                guest_virtual_address: gpa,
+                guest_physical_address: gpa,
+                instruction_bytes,
+                ..Default::default()
+            },
         ),
-        Exit::Halt => (msg::X64_HALT, 40, EXECUTE),
-        Exit::Unknown => (MSG_UNRECOVERABLE_EXCEPTION, 40, EXECUTE),
-    };
-    // The message header, then the intercept header every intercept starts with.
-    put(&mut m, 0, &kind.to_le_bytes());
-    m[4] = payload;
-    put(&mut m, 16, &vp_index.to_le_bytes());
-    m[20] = len & 0xf;
-    m[21] = access;
-    put(&mut m, 24, &cpu.cs.bytes());
-    put(&mut m, 40, &cpu.rip.to_le_bytes());
-    put(&mut m, 48, &cpu.rflags.to_le_bytes());
-    let n = usize::from(len).min(16);
-    match *exit {
-        Exit::Io { port, size, .. } => {
-            put(&mut m, 56, &port.to_le_bytes());
-            m[58] = size & 0x7;
-            m[59] = len;
-            put(&mut m, 64, &cpu.gpr[0].to_le_bytes());
-            put(&mut m, 72, &bytes[..n]);
-            put(&mut m, 88, &cpu.ds.bytes());
-            put(&mut m, 104, &cpu.es.bytes());
-            put(&mut m, 120, &cpu.gpr[1].to_le_bytes());
-            put(&mut m, 128, &cpu.gpr[6].to_le_bytes());
-            put(&mut m, 136, &cpu.gpr[7].to_le_bytes());
-        }
-        Exit::Memory { gpa, .. } => {
-            m[60] = len;
-            // Real mode has no paging: the GVA (the linear address) is the GPA, and both are
-            // valid.
-            m[61] = (1 << 0) | (1 << 1);
-            put(&mut m, 64, &gpa.to_le_bytes());
-            put(&mut m, 72, &gpa.to_le_bytes());
-            put(&mut m, 80, &bytes[..n]);
-        }
-        Exit::Halt | Exit::Unknown => {}
+        Exit::Halt => Message::new(msg::X64_HALT, &header),
+        Exit::Unknown => Message::new(msg::UNRECOVERABLE_EXCEPTION, &header),
     }
-    m
 }
 
 /// Runs VP `vp_index` for at most `budget` instructions. Returns the intercept message when
@@ -523,7 +493,7 @@ pub(super) fn run(
     vp: &mut Vp,
     vp_index: u32,
     budget: usize,
-) -> Result<Option<[u8; msg::SIZE]>, u16> {
+) -> Result<Option<Message>, u16> {
     let mut cpu = Cpu::load(vp);
     let mut mem = Memory { gpa, eoi: false };
     for _ in 0..budget {
@@ -537,7 +507,11 @@ pub(super) fn run(
         if core::mem::take(&mut mem.eoi) {
             if let Some(vector) = super::HvSim::eoi(vp) {
                 cpu.store(vp)?;
-                return Ok(Some(eoi_message(vp_index, vector)));
+                let eoi = ApicEoi {
+                    vp_index,
+                    interrupt_vector: vector,
+                };
+                return Ok(Some(Message::new(msg::X64_APIC_EOI, &eoi)));
             }
         }
     }
@@ -546,23 +520,15 @@ pub(super) fn run(
 }
 
 /// The segment registers in register-page order.
-const PAGE_SEGMENTS: [u32; 6] = [reg::ES, reg::CS, reg::SS, reg::DS, reg::FS, reg::GS];
+const PAGE_SEGMENTS: [u32; SEGMENTS] = [reg::ES, reg::CS, reg::SS, reg::DS, reg::FS, reg::GS];
 
 /// The VP's register page, if mapped.
-fn register_page(vp: &Vp) -> Option<*mut u8> {
+fn register_page(vp: &Vp) -> Option<RegisterPage> {
     let pfn = vp.state_pages[crate::abi::hv::vp_state_page::REGISTERS as usize]?;
-    Some(glue::phys_to_virt(pfn << 12)?.as_ptr())
-}
-
-fn read_u64(page: *mut u8, off: usize) -> u64 {
-    // SAFETY: `page` is the VP's register page (deposited memory, 4096 bytes) and `off + 8` is
-    // inside it; userspace may write it concurrently, so it is read as volatile bytes.
-    unsafe { page.add(off).cast::<u64>().read_volatile() }
-}
-
-fn write_u64(page: *mut u8, off: usize, v: u64) {
-    // SAFETY: As in `read_u64`.
-    unsafe { page.add(off).cast::<u64>().write_volatile(v) }
+    let page = glue::phys_to_virt(pfn << 12)?;
+    // SAFETY: The register page is deposited memory the simulator handed out as the VP's state
+    // page: it stays mapped (in the direct map) while the module is loaded.
+    Some(unsafe { RegisterPage::new(page) })
 }
 
 /// Takes the register classes userspace marked dirty in the register page into the VP.
@@ -570,31 +536,27 @@ pub(super) fn load_dirty(vp: &mut Vp) -> Result<(), u16> {
     let Some(page) = register_page(vp) else {
         return Ok(());
     };
-    // SAFETY: As in `read_u64`; the dirty mask is a `u32` at its offset.
-    let dirty = unsafe { page.add(regpage::DIRTY).cast::<u32>().read_volatile() };
-    if dirty & regpage::CLASS_GENERAL != 0 {
+    let dirty = page.dirty();
+    if dirty & class::GENERAL != 0 {
         for i in 0..16 {
-            let v = read_u64(page, regpage::GPRS + 8 * i);
-            vp.set_register(reg::RAX + i as u32, HvRegisterValue { low: v, high: 0 })?;
+            let low = page.gpr(i);
+            vp.set_register(reg::RAX + i as u32, HvRegisterValue { low, high: 0 })?;
         }
     }
-    if dirty & regpage::CLASS_IP != 0 {
-        let v = read_u64(page, regpage::RIP);
-        vp.set_register(reg::RIP, HvRegisterValue { low: v, high: 0 })?;
+    if dirty & class::IP != 0 {
+        let low = page.rip();
+        vp.set_register(reg::RIP, HvRegisterValue { low, high: 0 })?;
     }
-    if dirty & regpage::CLASS_FLAGS != 0 {
-        let v = read_u64(page, regpage::RFLAGS);
-        vp.set_register(reg::RFLAGS, HvRegisterValue { low: v, high: 0 })?;
+    if dirty & class::FLAGS != 0 {
+        let low = page.rflags();
+        vp.set_register(reg::RFLAGS, HvRegisterValue { low, high: 0 })?;
     }
-    if dirty & regpage::CLASS_SEGMENT != 0 {
+    if dirty & class::SEGMENT != 0 {
         for (i, &name) in PAGE_SEGMENTS.iter().enumerate() {
-            let off = regpage::SEGMENTS + 16 * i;
-            let (low, high) = (read_u64(page, off), read_u64(page, off + 8));
-            vp.set_register(name, HvRegisterValue { low, high })?;
+            vp.set_register(name, page.segment(i).into())?;
         }
     }
-    // SAFETY: As above.
-    unsafe { page.add(regpage::DIRTY).cast::<u32>().write_volatile(0) };
+    page.clear_dirty(u32::MAX);
     Ok(())
 }
 
@@ -604,23 +566,12 @@ pub(super) fn publish(vp: &Vp) {
         return;
     };
     for i in 0..16 {
-        write_u64(
-            page,
-            regpage::GPRS + 8 * i,
-            vp.register(reg::RAX + i as u32).low,
-        );
+        page.set_gpr(i, vp.register(reg::RAX + i as u32).low);
     }
-    write_u64(page, regpage::RIP, vp.register(reg::RIP).low);
-    write_u64(page, regpage::RFLAGS, vp.register(reg::RFLAGS).low);
+    page.set_rip(vp.register(reg::RIP).low);
+    page.set_rflags(vp.register(reg::RFLAGS).low);
     for (i, &name) in PAGE_SEGMENTS.iter().enumerate() {
-        let v = vp.register(name);
-        write_u64(page, regpage::SEGMENTS + 16 * i, v.low);
-        write_u64(page, regpage::SEGMENTS + 16 * i + 8, v.high);
+        page.set_segment(i, vp.register(name).into());
     }
-    // SAFETY: As in `read_u64`; the header is a u16, two u8 and a u32.
-    unsafe {
-        page.add(regpage::VERSION).cast::<u16>().write_volatile(1);
-        page.add(regpage::ISVALID).write_volatile(1);
-        page.add(regpage::DIRTY).cast::<u32>().write_volatile(0);
-    }
+    page.publish();
 }

@@ -27,12 +27,14 @@ use crate::{
         code,
         dispatch,
         intercept,
+        message::MessagePage,
         property,
         reg,
         status,
         vp_state,
         vp_state_page,
         AssertInterruptIn,
+        Control,
         CreatePartitionIn,
         CreateVpIn,
         DispatchVpIn,
@@ -52,7 +54,6 @@ use crate::{
         HV_PARTITION_ID_SELF, //
     },
     glue,
-    hvcall::Control,
 };
 use memory::{
     access_states,
@@ -705,10 +706,10 @@ fn dispatch_vp(st: &mut SimState, c: Control, input: &[u8], out: &mut [u8]) -> O
     super::cpu::publish(vp);
     let (state, event) = match ran.map_err(|s| bad(s, c))? {
         Some(message) => {
-            // SAFETY: The intercept message page is deposited memory the simulator owns.
-            unsafe {
-                core::ptr::copy_nonoverlapping(message.as_ptr(), page.as_ptr(), message.len())
-            };
+            // SAFETY: The intercept message page is deposited memory the simulator handed out
+            // as the VP's state page: it stays mapped while the module is loaded, and the
+            // driver reads it only between dispatches.
+            unsafe { MessagePage::new(page) }.write(&message);
             vp.suspended = true;
             (dispatch::STATE_READY, dispatch::EVENT_INTERCEPT)
         }

@@ -28,18 +28,18 @@ mod t {
             status,
             vp_state,
             vp_state_page,
+            Control,
+            HvError,
             HvRegisterAssoc,
             HvRegisterValue,
+            HvResult,
             PartitionIdIn,
             HV_PARTITION_ID_SELF, //
         },
         glue,
         hvcall::{
             calls::MAP_GPA_BATCH,
-            Control,
             Hv,
-            HvError,
-            HvResult,
             MAX_DEPOSIT_ROUNDS, //
         },
         hvsim::{

@@ -13,6 +13,7 @@ use kernel::{
 use crate::{
     abi::hv::{
         map_flags,
+        message::AccessType,
         PAGES_PER_LARGE_PAGE, //
     },
     abi::uapi::{
@@ -476,17 +477,16 @@ impl Region {
         }
     }
 
-    /// The memory that resolves a guest fault in the region for an access of type `access`
-    /// (`HV_INTERCEPT_ACCESS_*`): only movable memory faults in, and only for an access its
+    /// The memory that resolves a guest fault in the region for an access of type `access`: only movable memory faults in, and only for an access its
     /// flags allow.
-    pub(crate) fn fault_target(&self, access: u8) -> Result<Arc<MovableMem>> {
+    pub(crate) fn fault_target(&self, access: AccessType) -> Result<Arc<MovableMem>> {
         let Backing::Movable(m) = &self.backing else {
             return Err(EFAULT);
         };
         let need = match access {
-            0 => map_flags::READABLE,
-            1 => map_flags::WRITABLE,
-            _ => map_flags::KERNEL_EXECUTABLE,
+            AccessType::Read => map_flags::READABLE,
+            AccessType::Write => map_flags::WRITABLE,
+            AccessType::Execute => map_flags::KERNEL_EXECUTABLE,
         };
         if self.map_flags & need == 0 {
             return Err(EACCES);

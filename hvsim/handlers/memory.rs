@@ -16,12 +16,12 @@ use crate::{
         access_flags,
         map_flags,
         status,
+        Control,
         GpaAccessStatesIn,
         GpaPagesIn,
         PAGES_PER_LARGE_PAGE, //
     },
     glue,
-    hvcall::Control,
     hvsim::{
         gpa::GFN_LIMIT,
         rd,
