@@ -54,8 +54,6 @@ mod cpu;
 pub(crate) mod debugfs;
 mod gpa;
 mod handlers;
-#[cfg(CONFIG_KUNIT = "y")]
-mod tests;
 
 use gpa::GpaMap;
 

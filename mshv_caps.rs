@@ -11,18 +11,10 @@ use kernel::prelude::*;
 
 use kernel::uaccess::UserSlice;
 
-use crate::abi::uapi::cap;
-
-/// Guest memory regions a partition may have (`MSHV_CAP_NR_MEM_REGIONS`). Upstream has no
-/// limit, KVM allows 32764 memory slots on x86; a VMM's guest RAM, hotplugged blocks and device
-/// BARs are a few dozen.
-pub(crate) const MAX_REGIONS: u32 = 4096;
-/// ioeventfds a partition may have, port and MMIO together (`MSHV_CAP_NR_IOEVENTFDS`). Upstream
-/// has no limit; KVM allows 1000 per bus.
-pub(crate) const MAX_IOEVENTFDS: u32 = 4096;
-/// irqfds a partition may have (`MSHV_CAP_NR_IRQFDS`): as many as it has GSIs. Upstream has no
-/// limit.
-pub(crate) const MAX_IRQFDS: u32 = crate::abi::uapi::MSHV_MAX_GUEST_IRQS;
+use crate::abi::uapi::{
+    cap,
+    limits::*, //
+};
 
 /// How a supported capability is answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,7 +110,7 @@ pub(crate) static CAPS: &[Cap] = &[
     Cap {
         id: cap::GPAP_ACCESS_BITMAP,
         name: "MSHV_CAP_GPAP_ACCESS_BITMAP",
-        answer: Answer::Value(crate::mshv_partition::GPAP_MAX_PAGES),
+        answer: Answer::Value(GPAP_MAX_PAGES),
     },
     Cap {
         id: cap::VP_STATE,
@@ -143,7 +135,7 @@ pub(crate) static CAPS: &[Cap] = &[
     Cap {
         id: cap::VPS,
         name: "MSHV_CAP_VPS",
-        answer: Answer::Value(crate::mshv_partition::MAX_VPS),
+        answer: Answer::Value(MAX_VPS),
     },
     Cap {
         id: cap::GUEST_MEMORY,

@@ -44,6 +44,26 @@ mod mshv_caps;
 mod mshv_partition;
 mod mshv_vp;
 
+/// The simulator's control files reach the driver through this, so the simulator imports no
+/// driver module.
+#[cfg(mshv_sim)]
+impl hvsim::debugfs::Driver for hvcall::Hv {
+    fn sim(&self) -> &hvsim::HvSim {
+        self.leaf().sim()
+    }
+
+    fn ledger_pages(&self) -> usize {
+        self.deposited_pages()
+    }
+
+    fn pin(&self, addr: u64, npages: usize) -> Result {
+        drop(mshv_partition::region::Pinned::new(
+            addr, npages, true, true,
+        )?);
+        Ok(())
+    }
+}
+
 module! {
     type: MshvModule,
     name: "mshv",

@@ -41,6 +41,12 @@ use crate::{
     abi::uapi::{
         self as uapi,
         gpap,
+        limits::{
+            GPAP_MAX_PAGES,
+            MAX_IRQFDS,
+            MAX_REGIONS,
+            MAX_VPS, //
+        },
         pt,
         CreatePartition,
         CreatePartitionV2,
@@ -77,10 +83,6 @@ pub(crate) mod passthru;
 pub(crate) mod region;
 pub(crate) mod routing;
 
-/// The most VPs a partition may have (the value of `MSHV_CAP_VPS`). Upstream's limit is 256, a
-/// `u8` VP index in userspace; the hypervisor allows more.
-pub(crate) const MAX_VPS: u32 = 1024;
-
 /// The PFNs of a VP's state pages, by `MSHV_VP_MMAP_OFFSET_*` (the GHCB never exists here: no
 /// partition is isolated).
 #[derive(Clone, Copy)]
@@ -89,10 +91,6 @@ pub(crate) struct VpPages(pub(crate) [Option<u64>; 3]);
 /// The state pages the driver maps for every VP.
 const VP_PAGES: [u16; 2] = [vp_state_page::REGISTERS, vp_state_page::INTERCEPT_MESSAGE];
 
-/// The most pages one `MSHV_GET_GPAP_ACCESS_BITMAP` covers (the value of
-/// `MSHV_CAP_GPAP_ACCESS_BITMAP`): 64 GiB of guest memory. Upstream has no bound and
-/// truncates the count to 32 bits on the way to the hypervisor.
-pub(crate) const GPAP_MAX_PAGES: u32 = 1 << 24;
 /// Pages whose states are fetched at a time (a multiple of 8: whole bitmap bytes).
 const GPAP_BATCH: usize = 1 << 15;
 
@@ -298,10 +296,10 @@ impl Partition {
                 return Err(EINVAL);
             }
         }
-        if inner.irqfds.len() >= mshv_caps::MAX_IRQFDS as usize {
+        if inner.irqfds.len() >= MAX_IRQFDS as usize {
             kernel::pr_info_once!(
                 "a partition has {} irqfds, its limit (MSHV_CAP_NR_IRQFDS): ENOSPC\n",
-                mshv_caps::MAX_IRQFDS
+                MAX_IRQFDS
             );
             return Err(ENOSPC);
         }
@@ -451,10 +449,10 @@ impl Partition {
         if inner.overlaps(req.guest_pfn, npages) {
             return Err(EEXIST);
         }
-        if inner.regions.len() >= mshv_caps::MAX_REGIONS as usize {
+        if inner.regions.len() >= MAX_REGIONS as usize {
             kernel::pr_info_once!(
                 "a partition has {} memory regions, its limit (MSHV_CAP_NR_MEM_REGIONS): ENOSPC\n",
-                mshv_caps::MAX_REGIONS
+                MAX_REGIONS
             );
             return Err(ENOSPC);
         }

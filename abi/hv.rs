@@ -39,13 +39,19 @@ pub(crate) mod code {
     pub(crate) const DELETE_VP: u16 = 0x004f;
     pub(crate) const GET_VP_REGISTERS: u16 = 0x0050;
     pub(crate) const SET_VP_REGISTERS: u16 = 0x0051;
+    pub(crate) const TRANSLATE_VIRTUAL_ADDRESS: u16 = 0x0052;
+    pub(crate) const CLEAR_VIRTUAL_INTERRUPT: u16 = 0x0056;
+    pub(crate) const REGISTER_INTERCEPT_RESULT: u16 = 0x0091;
     pub(crate) const ASSERT_VIRTUAL_INTERRUPT: u16 = 0x0094;
+    pub(crate) const SIGNAL_EVENT_DIRECT: u16 = 0x00c0;
+    pub(crate) const POST_MESSAGE_DIRECT: u16 = 0x00c1;
     pub(crate) const DISPATCH_VP: u16 = 0x00c2;
     pub(crate) const GET_GPA_PAGES_ACCESS_STATES: u16 = 0x00c9;
     pub(crate) const MAP_VP_STATE_PAGE: u16 = 0x00e1;
     pub(crate) const UNMAP_VP_STATE_PAGE: u16 = 0x00e2;
     pub(crate) const GET_VP_STATE: u16 = 0x00e3;
     pub(crate) const SET_VP_STATE: u16 = 0x00e4;
+    pub(crate) const GET_VP_CPUID_VALUES: u16 = 0x00f4;
 }
 
 /// `HV_STATUS` values.

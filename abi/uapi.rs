@@ -19,6 +19,29 @@ use kernel::{
 pub(crate) const MSHV_IOCTL: u32 = 0xB8;
 
 /// Capability numbers, the argument of [`MSHV_CHECK_EXTENSION`]. Never reused.
+/// The limits the driver enforces, each the value of its capability: a VMM reads them with
+/// `MSHV_CHECK_EXTENSION` and gets `ENOSPC` (or `EINVAL` for VP indices and bitmap sizes) past
+/// them.
+pub(crate) mod limits {
+    /// The most VPs a partition may have (`MSHV_CAP_VPS`). Upstream's limit is 256, a `u8` VP
+    /// index in userspace; the hypervisor allows more.
+    pub(crate) const MAX_VPS: u32 = 1024;
+    /// The most pages one `MSHV_GET_GPAP_ACCESS_BITMAP` covers (`MSHV_CAP_GPAP_ACCESS_BITMAP`):
+    /// 64 GiB of guest memory. Upstream has no bound and truncates the count to 32 bits on the
+    /// way to the hypervisor.
+    pub(crate) const GPAP_MAX_PAGES: u32 = 1 << 24;
+    /// Guest memory regions a partition may have (`MSHV_CAP_NR_MEM_REGIONS`). Upstream has no
+    /// limit, KVM allows 32764 memory slots on x86; a VMM's guest RAM, hotplugged blocks and
+    /// device BARs are a few dozen.
+    pub(crate) const MAX_REGIONS: u32 = 4096;
+    /// ioeventfds a partition may have, port and MMIO together (`MSHV_CAP_NR_IOEVENTFDS`).
+    /// Upstream has no limit; KVM allows 1000 per bus.
+    pub(crate) const MAX_IOEVENTFDS: u32 = 4096;
+    /// irqfds a partition may have (`MSHV_CAP_NR_IRQFDS`): as many as it has GSIs. Upstream has
+    /// no limit.
+    pub(crate) const MAX_IRQFDS: u32 = super::MSHV_MAX_GUEST_IRQS;
+}
+
 pub(crate) mod cap {
     /// The interface is kept stable.
     pub(crate) const CORE_API_STABLE: u32 = 0x0;

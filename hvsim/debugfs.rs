@@ -33,7 +33,19 @@ use kernel::{
     uaccess::UserSliceReader,
 };
 
-use crate::hvcall::Hv;
+use super::HvSim;
+
+/// What the control files need of the driver above the simulator, which the simulator does not
+/// import: implemented where the files are registered (`mshv_main.rs`).
+pub(crate) trait Driver: Send + Sync + 'static {
+    /// The simulator below the driver's leaf.
+    fn sim(&self) -> &HvSim;
+    /// Pages the driver's ledger records as deposited.
+    fn ledger_pages(&self) -> usize;
+    /// Pins `npages` pages of the caller's memory at `addr` as guest memory is pinned, and
+    /// unpins them.
+    fn pin(&self, addr: u64, npages: usize) -> Result;
+}
 
 /// Parses a number in decimal or `0x` hex.
 fn number(s: &str) -> Result<u64> {
@@ -54,7 +66,7 @@ fn line<'a>(reader: &mut UserSliceReader, buf: &'a mut [u8; 128]) -> Result<&'a 
     Ok(core::str::from_utf8(&buf[..n]).map_err(|_| EINVAL)?.trim())
 }
 
-fn calls(hv: &Arc<Hv>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+fn calls<D: Driver>(hv: &Arc<D>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     for code in 0..=u16::MAX {
         let n = hv.sim().calls(code);
         if n != 0 {
@@ -67,12 +79,12 @@ fn calls(hv: &Arc<Hv>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     Ok(())
 }
 
-fn state(hv: &Arc<Hv>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+fn state<D: Driver>(hv: &Arc<D>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let (deposited, used) = hv.sim().root_pool();
     writeln!(f, "partitions {}", hv.sim().partitions())?;
     writeln!(f, "root_pool {deposited} {used}")?;
     // What the driver's ledger holds as deposited: with no partition left, the root's pool.
-    writeln!(f, "ledger {}", hv.deposited_pages())?;
+    writeln!(f, "ledger {}", hv.ledger_pages())?;
     for id in hv.sim().partition_ids().map_err(|_| fmt::Error)? {
         let deposited = hv.sim().partition(id).map_or(0, |p| p.deposited);
         writeln!(f, "partition {id} {deposited}")?;
@@ -84,7 +96,7 @@ fn state(hv: &Arc<Hv>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     Ok(())
 }
 
-fn fault(hv: &Arc<Hv>, reader: &mut UserSliceReader) -> Result {
+fn fault<D: Driver>(hv: &Arc<D>, reader: &mut UserSliceReader) -> Result {
     let mut buf = [0u8; 128];
     let s = line(reader, &mut buf)?;
     if s == "clear" {
@@ -106,14 +118,14 @@ fn fault(hv: &Arc<Hv>, reader: &mut UserSliceReader) -> Result {
     hv.sim().inject_fault(code, nth, times, status)
 }
 
-fn gpa_show(hv: &Arc<Hv>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+fn gpa_show<D: Driver>(hv: &Arc<D>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     match hv.sim().query() {
         Some((pfn, flags)) => writeln!(f, "{pfn:#x} {flags:#x}"),
         None => writeln!(f, "none"),
     }
 }
 
-fn gpa_set(hv: &Arc<Hv>, reader: &mut UserSliceReader) -> Result {
+fn gpa_set<D: Driver>(hv: &Arc<D>, reader: &mut UserSliceReader) -> Result {
     let mut buf = [0u8; 128];
     let mut w = line(reader, &mut buf)?.split_whitespace();
     let mut next = || number(w.next().ok_or(EINVAL)?);
@@ -125,7 +137,7 @@ fn gpa_set(hv: &Arc<Hv>, reader: &mut UserSliceReader) -> Result {
     Ok(())
 }
 
-fn pin(_hv: &Arc<Hv>, reader: &mut UserSliceReader) -> Result {
+fn pin<D: Driver>(hv: &Arc<D>, reader: &mut UserSliceReader) -> Result {
     let mut buf = [0u8; 128];
     let mut w = line(reader, &mut buf)?.split_whitespace();
     let mut next = || number(w.next().ok_or(EINVAL)?);
@@ -133,18 +145,14 @@ fn pin(_hv: &Arc<Hv>, reader: &mut UserSliceReader) -> Result {
     if w.next().is_some() {
         return Err(EINVAL);
     }
-    let page = crate::abi::uapi::MSHV_HV_PAGE_SIZE as u64;
+    let page = crate::abi::hv::HV_PAGE_SIZE as u64;
     if addr % page != 0 || size % page != 0 {
         return Err(EINVAL);
     }
-    let npages = usize::try_from(size / page)?;
-    drop(crate::mshv_partition::region::Pinned::new(
-        addr, npages, true, true,
-    )?);
-    Ok(())
+    hv.pin(addr, usize::try_from(size / page)?)
 }
 
-fn forge(hv: &Arc<Hv>, reader: &mut UserSliceReader) -> Result {
+fn forge<D: Driver>(hv: &Arc<D>, reader: &mut UserSliceReader) -> Result {
     let mut buf = [0u8; 128];
     let s = line(reader, &mut buf)?;
     let mut forged = crate::hvsim::Forged::default();
@@ -165,24 +173,24 @@ fn forge(hv: &Arc<Hv>, reader: &mut UserSliceReader) -> Result {
     Ok(())
 }
 
-fn partial_reps(hv: &Arc<Hv>, reader: &mut UserSliceReader) -> Result {
+fn partial_reps<D: Driver>(hv: &Arc<D>, reader: &mut UserSliceReader) -> Result {
     let mut buf = [0u8; 128];
     hv.sim().set_partial_reps(number(line(reader, &mut buf)?)?);
     Ok(())
 }
 
 /// Creates the control files; they go away when the returned scope is dropped.
-pub(crate) fn register(hv: &Arc<Hv>) -> Result<Pin<KBox<Scope<Arc<Hv>>>>> {
+pub(crate) fn register<D: Driver>(hv: &Arc<D>) -> Result<Pin<KBox<Scope<Arc<D>>>>> {
     // Files keep their directories alive; `root` itself may go.
     let root = Dir::new(c"mshv");
     let scope = root.scope(hv.clone(), c"sim", |hv, dir| {
-        dir.read_callback_file(c"calls", hv, &calls);
-        dir.read_callback_file(c"state", hv, &state);
-        dir.write_only_callback_file(c"fault", hv, &fault);
-        dir.write_only_callback_file(c"partial_reps", hv, &partial_reps);
-        dir.read_write_callback_file(c"gpa", hv, &gpa_show, &gpa_set);
-        dir.write_only_callback_file(c"pin", hv, &pin);
-        dir.write_only_callback_file(c"forge", hv, &forge);
+        dir.read_callback_file(c"calls", hv, &calls::<D>);
+        dir.read_callback_file(c"state", hv, &state::<D>);
+        dir.write_only_callback_file(c"fault", hv, &fault::<D>);
+        dir.write_only_callback_file(c"partial_reps", hv, &partial_reps::<D>);
+        dir.read_write_callback_file(c"gpa", hv, &gpa_show::<D>, &gpa_set::<D>);
+        dir.write_only_callback_file(c"pin", hv, &pin::<D>);
+        dir.write_only_callback_file(c"forge", hv, &forge::<D>);
     });
     KBox::pin_init(scope, GFP_KERNEL)
 }

@@ -11,11 +11,11 @@
 use kernel::prelude::*;
 
 use crate::{
+    abi::uapi::limits::MAX_IOEVENTFDS,
     abi::uapi::{
         ioeventfd as flag,
         UserIoeventfd, //
     },
-    mshv_caps::MAX_IOEVENTFDS,
     mshv_partition::irqfd::EventfdCtx,
 };
 

@@ -9,6 +9,7 @@ use kernel::{
 
 use crate::{
     abi::hv::{
+        code,
         HV_PAGE_SIZE,
         HV_PARTITION_ID_SELF, //
     },
@@ -18,26 +19,26 @@ use crate::{
 
 /// What partition and VP fds may call: upstream's list.
 const PARTITION_CALLS: &[u16] = &[
-    0x0044, // HvCallGetPartitionProperty
-    0x0101, // HvCallGetPartitionPropertyEx
-    0x0045, // HvCallSetPartitionProperty
-    0x004d, // HvCallInstallIntercept
-    0x0050, // HvCallGetVpRegisters
-    0x0051, // HvCallSetVpRegisters
-    0x0052, // HvCallTranslateVirtualAddress
-    0x0056, // HvCallClearVirtualInterrupt
-    0x0091, // HvCallRegisterInterceptResult
-    0x0094, // HvCallAssertVirtualInterrupt
-    0x00c9, // HvCallGetGpaPagesAccessStates
-    0x00c0, // HvCallSignalEventDirect
-    0x00c1, // HvCallPostMessageDirect
-    0x00f4, // HvCallGetVpCpuidValues
+    code::GET_PARTITION_PROPERTY,
+    code::GET_PARTITION_PROPERTY_EX,
+    code::SET_PARTITION_PROPERTY,
+    code::INSTALL_INTERCEPT,
+    code::GET_VP_REGISTERS,
+    code::SET_VP_REGISTERS,
+    code::TRANSLATE_VIRTUAL_ADDRESS,
+    code::CLEAR_VIRTUAL_INTERRUPT,
+    code::REGISTER_INTERCEPT_RESULT,
+    code::ASSERT_VIRTUAL_INTERRUPT,
+    code::GET_GPA_PAGES_ACCESS_STATES,
+    code::SIGNAL_EVENT_DIRECT,
+    code::POST_MESSAGE_DIRECT,
+    code::GET_VP_CPUID_VALUES,
 ];
 
 /// What `/dev/mshv` may call, for the root itself.
 const SELF_CALLS: &[u16] = &[
-    0x0044, // HvCallGetPartitionProperty
-    0x0101, // HvCallGetPartitionPropertyEx
+    code::GET_PARTITION_PROPERTY,
+    code::GET_PARTITION_PROPERTY_EX,
 ];
 
 /// Whose fd the call came through.
@@ -50,9 +51,6 @@ pub(crate) enum Target {
     /// A VP fd of a partition.
     Vp(u64),
 }
-
-/// HvCallSetPartitionProperty: upstream allows it from partition fds only.
-const SET_PARTITION_PROPERTY: u16 = 0x0045;
 
 /// `MSHV_ROOT_HVCALL` through the fd `target` names.
 ///
@@ -77,7 +75,8 @@ pub(crate) fn root_hvcall(hv: &Hv, target: Target, arg: usize) -> Result<isize> 
         || args.rsvd != [0; 6]
         || (args.out_ptr != 0 && (out_sz == 0 || out_sz > HV_PAGE_SIZE))
         || !allowed.contains(&args.code)
-        || (matches!(target, Target::Vp(_)) && args.code == SET_PARTITION_PROPERTY)
+        // HvCallSetPartitionProperty: upstream allows it from partition fds only.
+        || (matches!(target, Target::Vp(_)) && args.code == code::SET_PARTITION_PROPERTY)
     {
         return Err(EINVAL);
     }

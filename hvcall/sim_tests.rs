@@ -3,6 +3,7 @@
 //! KUnit suite of the hypercall layer running on the simulator: every path of `hvcall.rs`
 //! (encoding, rep restart, deposit and retry, status mapping, teardown order) and the
 //! simulator's own rules (state machine, accounting, partial reps, GPA map, fault injection).
+//! It reads the simulator's state through the leaf (`hv.leaf().sim()`), the one way down.
 
 use kernel::prelude::*;
 
@@ -72,7 +73,7 @@ mod t {
     /// Withdraws the root pool too; after this nothing of the test is left in the simulator.
     fn drained(hv: &Hv) -> bool {
         let _ = hv.withdraw_all(HV_PARTITION_ID_SELF);
-        hv.sim().partitions() == 0 && hv.sim().root_pool() == (0, 0)
+        hv.leaf().sim().partitions() == 0 && hv.leaf().sim().root_pool() == (0, 0)
     }
 
     /// `n` PFNs of real pages, kept alive by the returned vector.
@@ -92,24 +93,27 @@ mod t {
         let hv = hv()?;
         // An empty root pool: creating makes the layer deposit to the root and retry.
         let pt = hv.create_partition(0, [0; 2], 0)?;
-        assert_eq!(hv.sim().root_pool(), (PARTITION_PAGES, PARTITION_PAGES));
-        assert!(hv.sim().calls(code::DEPOSIT_MEMORY) >= 1);
-        let info = hv.sim().partition(pt).unwrap();
+        assert_eq!(
+            hv.leaf().sim().root_pool(),
+            (PARTITION_PAGES, PARTITION_PAGES)
+        );
+        assert!(hv.leaf().sim().calls(code::DEPOSIT_MEMORY) >= 1);
+        let info = hv.leaf().sim().partition(pt).unwrap();
         assert_eq!(info.state, State::Created);
         // Initializing draws INIT_PAGES from the partition: deposits double until enough.
         hv.initialize_partition(pt)?;
-        let info = hv.sim().partition(pt).unwrap();
+        let info = hv.leaf().sim().partition(pt).unwrap();
         assert_eq!(info.state, State::Initialized);
         assert_eq!(info.used, INIT_PAGES);
         assert!(info.deposited >= INIT_PAGES && info.deposited < 2 * INIT_PAGES);
         hv.create_vp(pt, 0)?;
         hv.create_vp(pt, 5)?;
         assert_eq!(
-            hv.sim().partition(pt).unwrap().used,
+            hv.leaf().sim().partition(pt).unwrap().used,
             INIT_PAGES + 2 * VP_PAGES
         );
         teardown(&hv, pt)?;
-        assert!(hv.sim().partition(pt).is_none());
+        assert!(hv.leaf().sim().partition(pt).is_none());
         assert!(drained(&hv));
         Ok(())
     }
@@ -178,7 +182,7 @@ mod t {
             (values[0].low, values[1].low, values[2].low),
             (7, 0x1000, 0)
         );
-        assert_eq!(hv.sim().register(pt, 0, reg::RIP), Some(0x1000));
+        assert_eq!(hv.leaf().sim().register(pt, 0, reg::RIP), Some(0x1000));
         // Unknown register names and VPs.
         assert_eq!(
             hv.get_vp_registers(pt, 0, &[0x7777_7777], &mut values[..1]),
@@ -193,7 +197,7 @@ mod t {
         let many = KVec::from_elem(regs[1], 300, GFP_KERNEL)?;
         hv.set_vp_registers(pt, 0, &many)?;
         hv.delete_vp(pt, 0)?;
-        assert_eq!(hv.sim().partition(pt).unwrap().vps, 0);
+        assert_eq!(hv.leaf().sim().partition(pt).unwrap().vps, 0);
         teardown(&hv, pt)?;
         assert!(drained(&hv));
         Ok(())
@@ -204,12 +208,15 @@ mod t {
         let hv = hv()?;
         let pt = initialized(&hv)?;
         hv.create_vp(pt, 0)?;
-        let before = hv.sim().partition(pt).unwrap().deposited;
+        let before = hv.leaf().sim().partition(pt).unwrap().deposited;
         let regs = hv.map_vp_state_page(pt, 0, vp_state_page::REGISTERS)?;
         let msg = hv.map_vp_state_page(pt, 0, vp_state_page::INTERCEPT_MESSAGE)?;
         assert!(regs != msg && glue::pfn_valid(regs) && glue::pfn_valid(msg));
         assert_eq!(hv.map_vp_state_page(pt, 0, vp_state_page::REGISTERS)?, regs);
-        assert_eq!(hv.sim().partition(pt).unwrap().deposited, before.max(2));
+        assert_eq!(
+            hv.leaf().sim().partition(pt).unwrap().deposited,
+            before.max(2)
+        );
         assert_eq!(
             hv.map_vp_state_page(pt, 0, vp_state_page::GHCB),
             Err(EINVAL)
@@ -265,15 +272,18 @@ mod t {
         let (_keep, pfns) = pages(3)?;
         let rw = map_flags::READABLE | map_flags::WRITABLE;
         hv.map_gpa_pages(pt, 0x100, rw, &pfns)?;
-        assert_eq!(hv.sim().lookup(pt, 0x101), Some((pfns[1], rw)));
-        assert_eq!(hv.sim().lookup(pt, 0x103), None);
+        assert_eq!(hv.leaf().sim().lookup(pt, 0x101), Some((pfns[1], rw)));
+        assert_eq!(hv.leaf().sim().lookup(pt, 0x103), None);
         // 2M: a 2M-aligned GFN and head PFN. The simulator never touches mapped memory, so any
         // RAM PFN aligned to 512 will do.
         let head = pfns[0] & !511;
         let large = rw | map_flags::LARGE_PAGE;
         hv.map_gpa_pages(pt, 0x400, large, &[head])?;
-        assert_eq!(hv.sim().partition(pt).unwrap().mapped_pages, 3 + 512);
-        assert_eq!(hv.sim().lookup(pt, 0x400 + 511), Some((head + 511, large)));
+        assert_eq!(hv.leaf().sim().partition(pt).unwrap().mapped_pages, 3 + 512);
+        assert_eq!(
+            hv.leaf().sim().lookup(pt, 0x400 + 511),
+            Some((head + 511, large))
+        );
         assert_eq!(hv.map_gpa_pages(pt, 0x401, large, &[head]), Err(EINVAL));
         assert_eq!(hv.map_gpa_pages(pt, 0x800, large, &[head + 1]), Err(EINVAL));
         // Bad flags, GPAs past the 52-bit space, PFNs that are not RAM.
@@ -284,9 +294,9 @@ mod t {
         assert_eq!(hv.map_gpa_pages(pt, 1 << 40, rw, &pfns[..1]), Err(EINVAL));
         assert_eq!(hv.map_gpa_pages(pt, 0, rw, &[u64::MAX >> 24]), Err(EINVAL));
         // Accessed and dirty bits.
-        assert!(hv.sim().touch(pt, 0x100, false));
-        assert!(hv.sim().touch(pt, 0x101, true));
-        assert!(!hv.sim().touch(pt, 0x103, false));
+        assert!(hv.leaf().sim().touch(pt, 0x100, false));
+        assert!(hv.leaf().sim().touch(pt, 0x101, true));
+        assert!(!hv.leaf().sim().touch(pt, 0x103, false));
         let mut st = [0u8; 3];
         hv.get_gpa_access_states(pt, 0x100, 0, &mut st)?;
         assert_eq!(
@@ -313,12 +323,12 @@ mod t {
         );
         // A no-access mapping blocks every access (the movable-region default).
         hv.map_gpa_pages(pt, 0x200, map_flags::NO_ACCESS, &[0, 0])?;
-        assert!(!hv.sim().touch(pt, 0x200, false));
+        assert!(!hv.leaf().sim().touch(pt, 0x200, false));
         // Unmap: chunks go away and give their pool pages back.
         hv.unmap_gpa_pages(pt, 0x100, 3, false)?;
         hv.unmap_gpa_pages(pt, 0x200, 2, false)?;
         hv.unmap_gpa_pages(pt, 0x400, 1, true)?;
-        let info = hv.sim().partition(pt).unwrap();
+        let info = hv.leaf().sim().partition(pt).unwrap();
         assert_eq!((info.mapped_pages, info.used), (0, INIT_PAGES));
         teardown(&hv, pt)?;
         assert!(drained(&hv));
@@ -333,7 +343,7 @@ mod t {
         let head = pfns[0] & !511;
         let rw = map_flags::READABLE | map_flags::WRITABLE;
         let large = rw | map_flags::LARGE_PAGE;
-        let used = |hv: &Hv| hv.sim().partition(pt).unwrap().used - INIT_PAGES;
+        let used = |hv: &Hv| hv.leaf().sim().partition(pt).unwrap().used - INIT_PAGES;
         // 2M pages: a directory page for their 1 GiB, no table.
         hv.map_gpa_pages(pt, 0x200, large, &[head])?;
         assert_eq!(used(&hv), 1);
@@ -349,15 +359,15 @@ mod t {
         hv.map_gpa_pages(pt, 0x200, large, &[head])?;
         assert_eq!(used(&hv), 2);
         // Access states go chunk by chunk: from inside an unmapped chunk, across boundaries.
-        assert!(hv.sim().touch(pt, 0x3ff, true));
-        assert!(hv.sim().touch(pt, 0x400, false));
+        assert!(hv.leaf().sim().touch(pt, 0x3ff, true));
+        assert!(hv.leaf().sim().touch(pt, 0x400, false));
         // With early returns: each re-issue keeps the states of the reps before it.
         let mut st = KVec::from_elem(0x55u8, 0x520, GFP_KERNEL)?;
-        hv.sim().set_partial_reps(0x9e37_79b9_7f4a_7c15);
-        let before = hv.sim().calls(code::GET_GPA_PAGES_ACCESS_STATES);
+        hv.leaf().sim().set_partial_reps(0x9e37_79b9_7f4a_7c15);
+        let before = hv.leaf().sim().calls(code::GET_GPA_PAGES_ACCESS_STATES);
         hv.get_gpa_access_states(pt, 0x100, 0, &mut st)?;
-        assert!(hv.sim().calls(code::GET_GPA_PAGES_ACCESS_STATES) - before > 1);
-        hv.sim().set_partial_reps(0);
+        assert!(hv.leaf().sim().calls(code::GET_GPA_PAGES_ACCESS_STATES) - before > 1);
+        hv.leaf().sim().set_partial_reps(0);
         for (k, s) in st.iter().enumerate() {
             let want = match 0x100 + k {
                 0x3ff => access_state::ACCESSED | access_state::DIRTY,
@@ -370,7 +380,7 @@ mod t {
         hv.get_gpa_access_states(pt, 0x100, access_flags::CLEAR_ACCESSED, &mut st)?;
         hv.get_gpa_access_states(pt, 0x100, 0, &mut st)?;
         assert!(st.iter().all(|s| *s == 0));
-        assert!(hv.sim().touch(pt, 0x3ff, false));
+        assert!(hv.leaf().sim().touch(pt, 0x3ff, false));
         hv.get_gpa_access_states(pt, 0x3ff, 0, &mut st[..2])?;
         assert_eq!(st[..2], [access_state::ACCESSED, 0]);
         // Another 1 GiB: its directory and a table.
@@ -394,19 +404,19 @@ mod t {
         let (_keep, one) = pages(1)?;
         let n = 3 * MAP_GPA_BATCH + 7;
         let pfns = KVec::from_elem(one[0], n, GFP_KERNEL)?;
-        hv.sim().set_partial_reps(0x9e37_79b9_7f4a_7c15);
-        let before = hv.sim().calls(code::MAP_GPA_PAGES);
+        hv.leaf().sim().set_partial_reps(0x9e37_79b9_7f4a_7c15);
+        let before = hv.leaf().sim().calls(code::MAP_GPA_PAGES);
         hv.map_gpa_pages(pt, 0, map_flags::READABLE, &pfns)?;
-        let issued = hv.sim().calls(code::MAP_GPA_PAGES) - before;
-        let info = hv.sim().partition(pt).unwrap();
+        let issued = hv.leaf().sim().calls(code::MAP_GPA_PAGES) - before;
+        let info = hv.leaf().sim().partition(pt).unwrap();
         assert_eq!(info.mapped_pages, n as u64);
         // More issues than batches: the layer restarted partially completed calls.
         assert!(issued > 4);
-        hv.sim().set_partial_reps(0);
-        let before = hv.sim().calls(code::MAP_GPA_PAGES);
+        hv.leaf().sim().set_partial_reps(0);
+        let before = hv.leaf().sim().calls(code::MAP_GPA_PAGES);
         hv.map_gpa_pages(pt, 0x10000, map_flags::READABLE, &pfns)?;
         // Without partial completion and with memory deposited, the TLFS minimum.
-        let issued = hv.sim().calls(code::MAP_GPA_PAGES) - before;
+        let issued = hv.leaf().sim().calls(code::MAP_GPA_PAGES) - before;
         assert!(issued >= 4 && issued <= 4 + u64::from(MAX_DEPOSIT_ROUNDS));
         teardown(&hv, pt)?;
         assert!(drained(&hv));
@@ -420,34 +430,38 @@ mod t {
         // The hypervisor keeps asking for memory: the layer gives up after the bound.
         let rounds = MAX_DEPOSIT_ROUNDS;
         let short = status::INSUFFICIENT_MEMORY;
-        hv.sim()
+        hv.leaf()
+            .sim()
             .inject_fault(Some(code::CREATE_VP), 1, rounds + 1, short)?;
-        let deposits = hv.sim().calls(code::DEPOSIT_MEMORY);
+        let deposits = hv.leaf().sim().calls(code::DEPOSIT_MEMORY);
         assert_eq!(hv.create_vp(pt, 0), Err(ENOMEM));
         assert_eq!(
-            hv.sim().calls(code::DEPOSIT_MEMORY) - deposits,
+            hv.leaf().sim().calls(code::DEPOSIT_MEMORY) - deposits,
             u64::from(MAX_DEPOSIT_ROUNDS)
         );
-        assert_eq!(hv.sim().clear_faults(), 0);
+        assert_eq!(hv.leaf().sim().clear_faults(), 0);
         // One shortage less than the bound: it succeeds.
         let contiguous = status::INSUFFICIENT_CONTIGUOUS_MEMORY;
-        hv.sim()
+        hv.leaf()
+            .sim()
             .inject_fault(Some(code::CREATE_VP), 1, rounds, contiguous)?;
         hv.create_vp(pt, 0)?;
         // A root shortage deposits to the root.
-        hv.sim().inject_fault(
+        hv.leaf().sim().inject_fault(
             Some(code::CREATE_VP),
             1,
             1,
             status::INSUFFICIENT_ROOT_MEMORY,
         )?;
-        let root = hv.sim().root_pool().0;
+        let root = hv.leaf().sim().root_pool().0;
         hv.create_vp(pt, 1)?;
-        assert_eq!(hv.sim().root_pool().0, root + 1);
+        assert_eq!(hv.leaf().sim().root_pool().0, root + 1);
         // A failing deposit ends the retries with its errno.
-        hv.sim()
+        hv.leaf()
+            .sim()
             .inject_fault(Some(code::CREATE_VP), 1, 1, status::INSUFFICIENT_MEMORY)?;
-        hv.sim()
+        hv.leaf()
+            .sim()
             .inject_fault(Some(code::DEPOSIT_MEMORY), 1, 1, status::ACCESS_DENIED)?;
         assert_eq!(hv.create_vp(pt, 2), Err(EACCES));
         assert!(!glue::irqs_disabled());
@@ -460,13 +474,15 @@ mod t {
     fn fault_injection_reaches_the_caller() -> Result {
         let hv = hv()?;
         let pt = initialized(&hv)?;
-        hv.sim()
+        hv.leaf()
+            .sim()
             .inject_fault(Some(code::CREATE_VP), 2, 1, status::OPERATION_DENIED)?;
         hv.create_vp(pt, 0)?;
         assert_eq!(hv.create_vp(pt, 1), Err(EACCES));
         hv.create_vp(pt, 1)?;
         // The n-th call of any code.
-        hv.sim()
+        hv.leaf()
+            .sim()
             .inject_fault(None, 1, 1, status::PROCESSOR_FEATURE_NOT_SUPPORTED)?;
         assert_eq!(
             hv.get_partition_property(pt, property::XSAVE_STATES),
@@ -475,13 +491,14 @@ mod t {
         // A map that fails midway is undone: all or nothing.
         let (_keep, one) = pages(1)?;
         let pfns = KVec::from_elem(one[0], 2 * MAP_GPA_BATCH, GFP_KERNEL)?;
-        hv.sim()
+        hv.leaf()
+            .sim()
             .inject_fault(Some(code::MAP_GPA_PAGES), 2, 1, status::INVALID_PARAMETER)?;
         assert_eq!(
             hv.map_gpa_pages(pt, 0, map_flags::READABLE, &pfns),
             Err(EINVAL)
         );
-        assert_eq!(hv.sim().partition(pt).unwrap().mapped_pages, 0);
+        assert_eq!(hv.leaf().sim().partition(pt).unwrap().mapped_pages, 0);
         teardown(&hv, pt)?;
         assert!(drained(&hv));
         Ok(())
@@ -519,7 +536,7 @@ mod t {
         // Interrupts go to an existing VP, with a vector above the exceptions.
         hv.create_vp(pt, 3)?;
         hv.assert_virtual_interrupt(pt, 0, 0, 3, 0x30)?;
-        assert_eq!(hv.sim().pending_interrupts(pt, 3), 1);
+        assert_eq!(hv.leaf().sim().pending_interrupts(pt, 3), 1);
         assert_eq!(hv.assert_virtual_interrupt(pt, 0, 0, 4, 0x30), Err(EINVAL));
         assert_eq!(hv.assert_virtual_interrupt(pt, 0, 0, 3, 0x5), Err(EINVAL));
         // Intercepts: known types and access masks only.
@@ -534,7 +551,7 @@ mod t {
     #[test]
     fn malformed_calls_get_hyperv_statuses() -> Result {
         let hv = hv()?;
-        let sim = hv.sim();
+        let sim = hv.leaf().sim();
         let fast = |c: Control| HvResult::from_raw(sim.hypercall_fast(c.raw(), 1, 0)).status();
         assert_eq!(
             fast(Control::new(0x7fff).fast()),
@@ -597,7 +614,7 @@ mod t {
         // The floor: the simulator alone, entered directly (no pages, no layer).
         let t = Instant::<Monotonic>::now();
         for _ in 0..N {
-            core::hint::black_box(hv.sim().hypercall_fast(
+            core::hint::black_box(hv.leaf().sim().hypercall_fast(
                 Control::new(code::GET_PARTITION_PROPERTY).raw(),
                 pt,
                 0,
