@@ -12,6 +12,7 @@
 
 #include "kselftest_harness.h"
 #include "mshv_util.h"
+#include "sim.h"
 #include "mshv_cap_names.h"
 
 FIXTURE(dev) {

@@ -16,6 +16,9 @@
 
 #include "kselftest_harness.h"
 #include "mshv_util.h"
+#include "mshv_vm.h"
+#include "ucall.h"
+#include "sim.h"
 
 #define HVCALL_CREATE_PARTITION		0x0040
 #define HVCALL_INITIALIZE_PARTITION	0x0041

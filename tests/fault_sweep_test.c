@@ -28,6 +28,9 @@
 
 #include "kselftest_harness.h"
 #include "mshv_util.h"
+#include "mshv_vm.h"
+#include "ucall.h"
+#include "sim.h"
 
 #define CODE	0x1000
 

@@ -26,6 +26,10 @@
 
 #include "kselftest_harness.h"
 #include "mshv_util.h"
+#include "mshv_vm.h"
+#include "ucall.h"
+#include "sim.h"
+#include "kmsg.h"
 
 #define CODE	0x1000
 #define PORT	0x3000

@@ -16,6 +16,9 @@
 
 #include "kselftest_harness.h"
 #include "mshv_util.h"
+#include "mshv_vm.h"
+#include "ucall.h"
+#include "sim.h"
 
 #define HVCALL_ASSERT_VIRTUAL_INTERRUPT	0x0094
 

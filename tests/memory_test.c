@@ -12,6 +12,8 @@
 
 #include "kselftest_harness.h"
 #include "mshv_util.h"
+#include "mshv_vm.h"
+#include "sim.h"
 
 #define W (1 << MSHV_SET_MEM_BIT_WRITABLE)
 #define X (1 << MSHV_SET_MEM_BIT_EXECUTABLE)

@@ -17,6 +17,9 @@
 
 #include "kselftest_harness.h"
 #include "mshv_util.h"
+#include "mshv_vm.h"
+#include "sim.h"
+#include "kmsg.h"
 
 static const __u8 W = 1 << MSHV_SET_MEM_BIT_WRITABLE;
 static const __u8 U = 1 << MSHV_SET_MEM_BIT_UNMAP;

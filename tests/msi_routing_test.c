@@ -13,6 +13,7 @@
 
 #include "kselftest_harness.h"
 #include "mshv_util.h"
+#include "mshv_vm.h"
 
 FIXTURE(pt) {
 	int mshv_fd;

@@ -11,6 +11,7 @@
 
 #include "kselftest_harness.h"
 #include "mshv_util.h"
+#include "mshv_vm.h"
 
 FIXTURE(dev) {
 	int fd;

@@ -12,6 +12,8 @@
 
 #include "kselftest_harness.h"
 #include "mshv_util.h"
+#include "mshv_vm.h"
+#include "sim.h"
 
 FIXTURE(vm) {
 	struct mshv_vm *vm;

@@ -13,6 +13,9 @@
 
 #include "kselftest_harness.h"
 #include "mshv_util.h"
+#include "mshv_vm.h"
+#include "ucall.h"
+#include "kmsg.h"
 
 #define CODE_GPA 0x1000
 

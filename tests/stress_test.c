@@ -22,6 +22,10 @@
 
 #include "kselftest_harness.h"
 #include "mshv_util.h"
+#include "mshv_vm.h"
+#include "ucall.h"
+#include "sim.h"
+#include "kmsg.h"
 
 #define THREADS		16
 #define ALIVE		16	/* partitions each thread holds at once */

@@ -12,6 +12,7 @@
 
 #include "kselftest_harness.h"
 #include "mshv_util.h"
+#include "mshv_vm.h"
 
 #define CODE_GPA 0x1000
 

@@ -10,6 +10,7 @@
 
 #include "kselftest_harness.h"
 #include "mshv_util.h"
+#include "mshv_vm.h"
 
 FIXTURE(pt) {
 	int mshv;

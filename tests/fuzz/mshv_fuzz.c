@@ -41,6 +41,8 @@
 
 #include "kcov.h"
 #include "mshv_util.h"
+#include "mshv_vm.h"
+#include "sim.h"
 
 #define MAXCALLS	24
 #define MAXCORPUS	512
