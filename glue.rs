@@ -12,6 +12,7 @@ use kernel::{
 };
 
 pub(crate) mod fd;
+pub(crate) mod irqfd;
 pub(crate) mod platform;
 
 mod raw {

@@ -9,8 +9,6 @@
 
 use kernel::prelude::*;
 
-use kernel::uaccess::UserSlice;
-
 use crate::abi::uapi::{
     cap,
     limits::*, //
@@ -158,14 +156,6 @@ pub(crate) fn check_extension(id: u32) -> u32 {
         Some(Answer::Value(v)) => v.min(MAX_ANSWER),
         None => 0,
     }
-}
-
-/// `MSHV_CHECK_EXTENSION` on `/dev/mshv` or a partition fd: `arg` points to the number.
-pub(crate) fn check_extension_ioctl(arg: usize) -> Result<isize> {
-    let id: u32 = UserSlice::new(UserPtr::from_addr(arg), size_of::<u32>())
-        .reader()
-        .read()?;
-    Ok(check_extension(id) as isize)
 }
 
 #[kunit_tests(mshv_caps)]

@@ -177,7 +177,9 @@ impl MiscDevice for MshvDevice {
         let hv = HV.lock().clone().ok_or(ENODEV)?;
         let hv = &hv;
         match cmd {
-            abi::uapi::MSHV_CHECK_EXTENSION => mshv_caps::check_extension_ioctl(arg),
+            abi::uapi::MSHV_CHECK_EXTENSION => {
+                Ok(mshv_caps::check_extension(glue::fd::read_arg(arg)?) as isize)
+            }
             abi::uapi::MSHV_CREATE_PARTITION => mshv_partition::Partition::create(hv, arg),
             abi::uapi::MSHV_ROOT_HVCALL => mshv_partition::passthru::root_hvcall(
                 hv,

@@ -182,3 +182,11 @@ pub(crate) const fn fops<T: FdObject>(mmap: bool) -> FileOps {
         ..unsafe { core::mem::zeroed() }
     })
 }
+
+/// Reads an ioctl's argument, a `T` at the user address `arg`: each fd's ioctl dispatcher
+/// decodes every fixed-size argument with this, once, and hands the value to its handler.
+pub(crate) fn read_arg<T: kernel::transmute::FromBytes>(arg: usize) -> Result<T> {
+    kernel::uaccess::UserSlice::new(UserPtr::from_addr(arg), size_of::<T>())
+        .reader()
+        .read()
+}

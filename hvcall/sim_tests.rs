@@ -40,8 +40,8 @@ mod t {
         glue,
         hvcall::{
             calls::MAP_GPA_BATCH,
-            Hv,
-            MAX_DEPOSIT_ROUNDS, //
+            deposit::MAX_DEPOSIT_ROUNDS,
+            Hv, //
         },
         hvsim::{
             State,

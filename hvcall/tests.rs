@@ -7,7 +7,10 @@ use kernel::prelude::*;
 
 #[kunit_tests(mshv_hvcall)]
 mod t {
-    use super::super::*;
+    use super::super::{
+        deposit::DEPOSIT_MAX_PAGES,
+        *, //
+    };
 
     #[test]
     fn control_word_fields() {

@@ -8,16 +8,34 @@
 //! the partition's table, signals the eventfd, moves the VP past the instruction and runs it on,
 //! as KVM does. Port I/O works the same (`MSHV_CAP_IOEVENTFD_PIO`).
 
-use kernel::prelude::*;
+use core::sync::atomic::Ordering;
 
+use kernel::{
+    prelude::*,
+    sync::MutexGuard, //
+};
+
+use super::Partition;
 use crate::{
-    abi::uapi::limits::MAX_IOEVENTFDS,
     abi::uapi::{
         ioeventfd as flag,
+        limits::MAX_IOEVENTFDS,
         UserIoeventfd, //
     },
-    mshv_partition::irqfd::EventfdCtx,
+    glue::{
+        self,
+        irqfd::EventfdCtx, //
+    },
 };
+
+/// Where a guest write goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Bus {
+    /// Guest physical memory (an MMIO store).
+    Mmio,
+    /// An I/O port (`out`).
+    Pio,
+}
 
 /// The highest I/O port.
 const PORT_MAX: u64 = 0xffff;
@@ -25,7 +43,7 @@ const PORT_MAX: u64 = 0xffff;
 /// One ioeventfd.
 pub(crate) struct Ioeventfd {
     /// An I/O port, not a guest physical address.
-    pio: bool,
+    bus: Bus,
     addr: u64,
     /// Bytes a write must have; 0 for any.
     len: u32,
@@ -41,13 +59,13 @@ impl Ioeventfd {
     }
 
     /// Whether a write of `size` bytes to `addr` could be this one's (whatever its value).
-    fn covers(&self, pio: bool, addr: u64, size: u32) -> bool {
-        self.pio == pio && self.addr == addr && (self.len == 0 || self.len == size)
+    fn covers(&self, bus: Bus, addr: u64, size: u32) -> bool {
+        self.bus == bus && self.addr == addr && (self.len == 0 || self.len == size)
     }
 
     /// Whether `other` would answer a write this one answers (KVM's collision rule).
     fn collides(&self, other: &Ioeventfd) -> bool {
-        self.pio == other.pio
+        self.bus == other.bus
             && self.addr == other.addr
             && (self.len == 0
                 || other.len == 0
@@ -72,12 +90,12 @@ impl Table {
         self.entries.len()
     }
 
-    /// The ioeventfds at `addr` (an I/O port with `pio`).
-    fn at(&self, pio: bool, addr: u64) -> &[Ioeventfd] {
+    /// The ioeventfds at `addr` on `bus`.
+    fn at(&self, bus: Bus, addr: u64) -> &[Ioeventfd] {
         let lo = self
             .entries
-            .partition_point(|e| (e.pio, e.addr) < (pio, addr));
-        let n = self.entries[lo..].partition_point(|e| (e.pio, e.addr) == (pio, addr));
+            .partition_point(|e| (e.bus, e.addr) < (bus, addr));
+        let n = self.entries[lo..].partition_point(|e| (e.bus, e.addr) == (bus, addr));
         &self.entries[lo..lo + n]
     }
 
@@ -86,7 +104,11 @@ impl Table {
         if a.flags & !flag::FLAGS_MASK != 0 || a.rsvd != [0; 4] {
             return Err(EINVAL);
         }
-        let pio = a.flags & flag::PIO != 0;
+        let bus = if a.flags & flag::PIO != 0 {
+            Bus::Pio
+        } else {
+            Bus::Mmio
+        };
         // With `len` 0 a value is matched against a write of any size, as upstream's doorbells
         // do (KVM refuses it).
         let datamatch = (a.flags & flag::DATAMATCH != 0).then_some(a.datamatch);
@@ -95,13 +117,13 @@ impl Table {
             // (`ENOENT` when none does; a length or address no assign accepts matches none).
             let ctx = EventfdCtx::get(a.fd)?;
             let i = self
-                .at(pio, a.addr)
+                .at(bus, a.addr)
                 .iter()
                 .position(|o| o.ctx.same(&ctx) && o.len == a.len && o.datamatch == datamatch)
                 .ok_or(ENOENT)?;
             let first = self
                 .entries
-                .partition_point(|e| (e.pio, e.addr) < (pio, a.addr));
+                .partition_point(|e| (e.bus, e.addr) < (bus, a.addr));
             drop(self.entries.remove(first + i)?);
             return Ok(());
         }
@@ -109,17 +131,17 @@ impl Table {
             return Err(EINVAL);
         }
         // A port write has 1, 2 or 4 bytes, to a 16-bit port.
-        if pio && (a.len == 8 || a.addr > PORT_MAX) {
+        if bus == Bus::Pio && (a.len == 8 || a.addr > PORT_MAX) {
             return Err(EINVAL);
         }
         let e = Ioeventfd {
-            pio,
+            bus,
             addr: a.addr,
             len: a.len,
             datamatch,
             ctx: EventfdCtx::get(a.fd)?,
         };
-        if self.at(pio, a.addr).iter().any(|o| o.collides(&e)) {
+        if self.at(bus, a.addr).iter().any(|o| o.collides(&e)) {
             return Err(EEXIST);
         }
         if self.entries.len() >= MAX_IOEVENTFDS as usize {
@@ -130,7 +152,7 @@ impl Table {
         }
         let i = self
             .entries
-            .partition_point(|o| (o.pio, o.addr) <= (pio, a.addr));
+            .partition_point(|o| (o.bus, o.addr) <= (bus, a.addr));
         self.entries.reserve(1, GFP_KERNEL_ACCOUNT)?;
         // Cannot fail: room was reserved.
         self.entries
@@ -141,12 +163,12 @@ impl Table {
 
     /// Whether some ioeventfd could answer a write of `size` bytes to `addr`, and whether it
     /// needs the written value to tell.
-    pub(crate) fn wants(&self, pio: bool, addr: u64, size: u32) -> Option<bool> {
+    pub(crate) fn wants(&self, bus: Bus, addr: u64, size: u32) -> Option<bool> {
         let mut found = None;
         for e in self
-            .at(pio, addr)
+            .at(bus, addr)
             .iter()
-            .filter(|e| e.covers(pio, addr, size))
+            .filter(|e| e.covers(bus, addr, size))
         {
             found = Some(found.unwrap_or(false) || e.datamatch.is_some());
         }
@@ -154,15 +176,35 @@ impl Table {
     }
 
     /// The ioeventfd a write of `value` (`size` bytes, higher bits ignored) to `addr` matches.
-    pub(crate) fn find(&self, pio: bool, addr: u64, size: u32, value: u64) -> Option<&Ioeventfd> {
+    pub(crate) fn find(&self, bus: Bus, addr: u64, size: u32, value: u64) -> Option<&Ioeventfd> {
         let mask = if size >= 8 {
             u64::MAX
         } else {
             (1u64 << (size * 8)) - 1
         };
         let value = value & mask;
-        self.at(pio, addr)
+        self.at(bus, addr)
             .iter()
-            .find(|e| e.covers(pio, addr, size) && e.datamatch.is_none_or(|d| d == value))
+            .find(|e| e.covers(bus, addr, size) && e.datamatch.is_none_or(|d| d == value))
+    }
+}
+
+impl Partition {
+    /// `MSHV_IOEVENTFD`: assigns or deassigns an ioeventfd.
+    pub(super) fn ioeventfd(&self, a: &UserIoeventfd) -> Result {
+        let mut table = glue::lock_killable(&self.ioeventfds)?;
+        let r = table.ioctl(a);
+        self.ioeventfd_count.store(table.len(), Ordering::Relaxed);
+        r
+    }
+
+    /// The ioeventfd table, for the run loop to match an intercepted write against; `None` while
+    /// the partition has no ioeventfd, so a write exit of such a partition takes no lock (a
+    /// write racing the first assign may exit to userspace, as it would a moment earlier).
+    pub(crate) fn ioeventfds(&self) -> Result<Option<MutexGuard<'_, Table>>> {
+        if self.ioeventfd_count.load(Ordering::Relaxed) == 0 {
+            return Ok(None);
+        }
+        glue::lock_killable(&self.ioeventfds).map(Some)
     }
 }
