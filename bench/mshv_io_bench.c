@@ -27,6 +27,8 @@
 
 #include "kselftest.h"
 #include "mshv_util.h"
+#include "mshv_vm.h"
+#include "sim.h"
 #include "bench.h"
 
 #define CODE	0x1000
