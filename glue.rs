@@ -13,6 +13,8 @@ use kernel::{
 
 pub(crate) mod fd;
 pub(crate) mod irqfd;
+pub(crate) mod notifier;
+pub(crate) mod pin;
 pub(crate) mod platform;
 
 mod raw {

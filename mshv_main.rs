@@ -5,6 +5,34 @@
 //! The crate root holds the module and the thin `/dev/mshv` glue; each concept lives in a file
 //! of its own. `Documentation/mshv.rst` describes the interface.
 //!
+//! # Map
+//!
+//! Every ioctl, the fd it is issued on, and its handler (each fd's dispatcher reads the
+//! argument once and hands it over):
+//!
+//! | ioctl | fd | handler |
+//! |---|---|---|
+//! | `MSHV_CHECK_EXTENSION` | `/dev/mshv`, partition | [`mshv_caps::check_extension`] |
+//! | `MSHV_CREATE_PARTITION` | `/dev/mshv` | [`mshv_partition::Partition::create`] |
+//! | `MSHV_ROOT_HVCALL` | `/dev/mshv`, partition, VP | [`mshv_partition::passthru::root_hvcall`] |
+//! | `MSHV_INITIALIZE_PARTITION` | partition | `Partition::initialize` (`mshv_partition.rs`) |
+//! | `MSHV_CREATE_VP` | partition | `Partition::create_vp` (`mshv_partition/vps.rs`) |
+//! | `MSHV_SET_GUEST_MEMORY` | partition | `Partition::set_guest_memory` (`mshv_partition/memory.rs`) |
+//! | `MSHV_GET_GPAP_ACCESS_BITMAP` | partition | `Partition::access_bitmap` (`mshv_partition/dirty.rs`) |
+//! | `MSHV_SET_MSI_ROUTING` | partition | `Routing::from_user` (`mshv_partition/routing.rs`) |
+//! | `MSHV_IRQFD` | partition | `Partition::irqfd` (`mshv_partition/irqfd.rs`) |
+//! | `MSHV_IOEVENTFD` | partition | `Partition::ioeventfd` (`mshv_partition/ioeventfd.rs`) |
+//! | `MSHV_RUN_VP` | VP | `Vp::run` (`mshv_vp.rs`; in-kernel intercepts in `mshv_vp/intercept.rs`) |
+//! | `MSHV_GET_VP_STATE`, `MSHV_SET_VP_STATE` | VP | `Vp::state` (`mshv_vp/state.rs`) |
+//! | `mmap` | VP | `Vp::map_pages` (`mshv_vp.rs`) |
+//!
+//! The layers, top down: the ioctl surface (this file, [`mshv_caps`], the dispatchers of
+//! [`mshv_partition`] and [`mshv_vp`]); the objects (partitions, VPs, regions, irqfds,
+//! ioeventfds); the hypercall layer ([`hvcall`], typed calls in `hvcall/calls.rs`) down to one
+//! leaf (`hvcall/leaf.rs`: the instruction, or the simulator); the ABI definitions both sides
+//! share ([`abi`]); the C-API glue ([`glue`]: every C file and its Rust half). The simulator
+//! (`hvsim`, simulator build only) sits below the leaf and imports nothing of the driver.
+//!
 //! Two builds come from this source: the production module, which loads only on a Microsoft
 //! Hypervisor root or L1VH partition, and the simulator build (`make MSHV_SIM=1`, Rust cfg
 //! `mshv_sim`), which loads anywhere and runs above a simulated hypervisor for the tests.
@@ -57,9 +85,12 @@ impl hvsim::debugfs::Driver for hvcall::Hv {
     }
 
     fn pin(&self, addr: u64, npages: usize) -> Result {
-        drop(mshv_partition::region::Pinned::new(
-            addr, npages, true, true,
-        )?);
+        use glue::pin::{
+            Access,
+            Pinned,
+            Term, //
+        };
+        drop(Pinned::new(addr, npages, Access::Write, Term::Long)?);
         Ok(())
     }
 }

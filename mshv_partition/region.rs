@@ -4,7 +4,6 @@
 //! ([`movable`]) or device memory.
 
 use kernel::{
-    bindings,
     mm::virt::flags as vm,
     prelude::*,
     sync::Arc, //
@@ -22,6 +21,11 @@ use crate::{
         MSHV_HV_PAGE_SIZE, //
     },
     glue::{
+        pin::{
+            self,
+            Pinned,
+            Term, //
+        },
         OnKill,
         VmaSpan, //
     },
@@ -33,129 +37,8 @@ pub(crate) mod movable;
 
 /// The guest physical address space in pages (52 address bits).
 pub(crate) const GFN_LIMIT: u64 = 1 << 40;
-/// Pages pinned per `pin_user_pages_fast` call (256 MiB), bounding each step's work.
-const PIN_BATCH: usize = 65536;
 /// PFNs mapped in one go: eight map hypercalls of 509, more than a 2M page's 512.
 const RUN_MAX: usize = 8 * 509;
-
-/// Pinned user pages.
-///
-/// # Invariants
-///
-/// Every pointer in `pages` is a page pinned by `pin_user_pages_fast`, unpinned once, on drop.
-pub(crate) struct Pinned {
-    pages: KVVec<*mut bindings::page>,
-}
-
-// SAFETY: The pointers are references to pinned pages, usable from any thread.
-unsafe impl Send for Pinned {}
-// SAFETY: As above; they are only read.
-unsafe impl Sync for Pinned {}
-
-impl Pinned {
-    /// Pins `npages` pages of the caller's memory from `uaddr`; `longterm` for pins that last
-    /// (guest memory), not for the span of one call (VP state buffers, as upstream).
-    pub(crate) fn new(uaddr: u64, npages: usize, writable: bool, longterm: bool) -> Result<Self> {
-        // A huge request fails with ENOMEM rather than kvmalloc's warning about its size.
-        let mut pages = KVVec::with_capacity(npages, GFP_KERNEL_ACCOUNT | __GFP_NOWARN)?;
-        let mut gup = if writable { bindings::FOLL_WRITE } else { 0 };
-        if longterm {
-            gup |= bindings::FOLL_LONGTERM;
-        }
-        while pages.len() < npages {
-            if !pages.is_empty() {
-                if let Err(e) = OnKill::Stop.step() {
-                    // INVARIANT: Only the pages pinned so far are in `pages`; drop unpins them.
-                    drop(Self { pages });
-                    return Err(e);
-                }
-            }
-            let want = (npages - pages.len()).min(PIN_BATCH);
-            let start = uaddr + (pages.len() * MSHV_HV_PAGE_SIZE) as u64;
-            let spare = pages.spare_capacity_mut();
-            // SAFETY: `spare` has room for `want` pointers; `pin_user_pages_fast` writes at most
-            // that many and returns how many it wrote.
-            let got = unsafe {
-                bindings::pin_user_pages_fast(
-                    start as usize,
-                    want as i32,
-                    gup,
-                    spare.as_mut_ptr().cast(),
-                )
-            };
-            if got <= 0 {
-                // INVARIANT: Only the pages pinned so far are in `pages`; drop unpins them.
-                drop(Self { pages });
-                return Err(if got < 0 {
-                    Error::from_errno(got)
-                } else {
-                    EFAULT
-                });
-            }
-            // SAFETY: `pin_user_pages_fast` initialized the first `got` (<= `want`) entries.
-            unsafe { pages.inc_len(got as usize) };
-        }
-        // INVARIANT: Every entry was pinned above.
-        Ok(Self { pages })
-    }
-
-    /// The PFNs of the pages.
-    pub(crate) fn pfns(&self) -> Result<KVVec<u64>> {
-        let mut pfns = KVVec::with_capacity(self.pages.len(), GFP_KERNEL | __GFP_NOWARN)?;
-        self.pfns_into(0..self.pages.len(), &mut pfns)?;
-        Ok(pfns)
-    }
-
-    /// Appends the PFNs of pages `range` to `pfns`, which has room for them.
-    fn pfns_into(&self, range: core::ops::Range<usize>, pfns: &mut KVVec<u64>) -> Result {
-        let pages = self.pages.get(range).ok_or(EINVAL)?;
-        // SAFETY: By the type invariant every entry is a pinned page (`struct page` and
-        // `c_void` pointers are alike).
-        let pages = unsafe { core::slice::from_raw_parts(pages.as_ptr().cast(), pages.len()) };
-        // SAFETY: As above.
-        unsafe { crate::glue::raw_pages_pfns(pages, pfns) }
-    }
-
-    /// Pages pinned.
-    fn len(&self) -> usize {
-        self.pages.len()
-    }
-}
-
-impl Pinned {
-    /// The head PFN of pages `i..i + 512` if they are one 2M-aligned piece of a folio of 2M or
-    /// more, in order. Pointers are compared, not PFNs: a 2M-aligned page of a folio of order 9
-    /// or more starts 512 pages of it, whose `struct page`s are contiguous in the memory map (a
-    /// 2M block never crosses a memory section), so `pages[i] + k` is the page of PFN
-    /// `head + k`.
-    fn huge_at(&self, i: usize) -> Option<u64> {
-        let run = self.pages.get(i..i + PAGES_PER_LARGE_PAGE as usize)?;
-        let head = run[0];
-        // SAFETY: By the type invariant `head` is a pinned page.
-        let (order, pfn) = unsafe {
-            (
-                crate::glue::folio_order(head.cast()),
-                crate::glue::raw_page_pfn(head.cast()),
-            )
-        };
-        // No early exit: the compiler may unroll it.
-        let in_order = run.iter().enumerate().fold(0, |diff, (k, &p)| {
-            diff | (p as usize ^ head.wrapping_add(k) as usize)
-        }) == 0;
-        (order >= 9 && pfn % PAGES_PER_LARGE_PAGE == 0 && in_order).then_some(pfn)
-    }
-}
-
-impl Drop for Pinned {
-    fn drop(&mut self) {
-        // A batch at a time, letting others run between: a region may be many GiB.
-        for batch in self.pages.chunks_mut(PIN_BATCH) {
-            // SAFETY: By the type invariant every entry is a pinned page, unpinned only here.
-            unsafe { bindings::unpin_user_pages(batch.as_mut_ptr(), batch.len()) };
-            crate::glue::cond_resched();
-        }
-    }
-}
 
 /// What backs a region.
 enum Backing {
@@ -244,6 +127,11 @@ impl Region {
         if req.flags & mem::EXECUTABLE != 0 {
             map_flags |= map_flags::EXECUTABLE;
         }
+        let pin_access = if writable {
+            pin::Access::Write
+        } else {
+            pin::Access::Read
+        };
         let backing = if vm_flags & (vm::IO | vm::PFNMAP) != 0 {
             // Device memory: only `VM_PFNMAP` says what `vm_pgoff` means, and RAM is never
             // mapped as a device (upstream refuses it too).
@@ -260,7 +148,7 @@ impl Region {
             return Err(EFAULT);
         } else if req.flags & mem::PINNED != 0 {
             let n = usize::try_from(npages).map_err(|_| EINVAL)?;
-            Backing::Pinned(Pinned::new(req.userspace_addr, n, writable, true)?)
+            Backing::Pinned(Pinned::new(req.userspace_addr, n, pin_access, Term::Long)?)
         } else {
             // Pinning would fail there: say so now, not at the guest's first write.
             if writable && !span.writable {
@@ -280,7 +168,7 @@ impl Region {
                 // As upstream: a region that cannot be watched is pinned.
                 None => {
                     let n = usize::try_from(npages).map_err(|_| EINVAL)?;
-                    Backing::Pinned(Pinned::new(req.userspace_addr, n, writable, true)?)
+                    Backing::Pinned(Pinned::new(req.userspace_addr, n, pin_access, Term::Long)?)
                 }
             }
         };
@@ -306,119 +194,55 @@ impl Region {
     /// and the backing is a 2M folio at a 2M-aligned guest address, 4K pages elsewhere. All or
     /// nothing. (A movable region is mapped, no-access, when it is made.)
     fn map(&mut self, hv: &Hv, pt: u64, large: bool) -> Result {
-        let pinned = match &self.backing {
-            Backing::Pinned(p) => p,
-            Backing::Movable(_) => return Ok(()),
+        match &self.backing {
+            Backing::Pinned(p) => map_pinned(
+                &mut self.runs,
+                p,
+                hv,
+                pt,
+                (self.guest_pfn, self.map_flags),
+                large,
+            ),
+            Backing::Movable(_) => Ok(()),
             Backing::Mmio(pfn) => {
                 let pfn = *pfn;
-                self.runs.reserve(1, GFP_KERNEL_ACCOUNT)?;
-                // PFNs a batch at a time: a device's range may be large.
-                let mut batch = KVec::with_capacity(4096, GFP_KERNEL)?;
-                let mut done = 0;
-                while done < self.npages {
-                    let step = if done == 0 {
-                        Ok(())
-                    } else {
-                        OnKill::Stop.step()
-                    };
-                    let n = (self.npages - done).min(4096);
-                    batch.clear();
-                    for k in 0..n {
-                        // Cannot fail: there is room for 4096.
-                        let _ = batch.push_within_capacity(pfn + done + k);
-                    }
-                    let gfn = self.guest_pfn + done;
-                    let mapped =
-                        step.and_then(|()| hv.map_gpa_pages(pt, gfn, self.map_flags, &batch));
-                    if let Err(e) = mapped {
-                        if done != 0 && hv.unmap_gpa_pages(pt, self.guest_pfn, done, false).is_err()
-                        {
-                            // Still mapped: recorded, so the caller keeps the region.
-                            self.runs.push((0, done, false), GFP_KERNEL_ACCOUNT)?;
-                        }
-                        return Err(e);
-                    }
-                    done += n;
-                }
-                // Cannot fail: room was reserved above.
-                self.runs
-                    .push((0, self.npages, false), GFP_KERNEL_ACCOUNT)?;
-                return Ok(());
+                self.map_mmio(hv, pt, pfn)
             }
-        };
-        // A 2M guest page at a time, gathered into runs of alike pages (2M or 4K) of at most
-        // a few hypercalls each: no PFN array for the whole region.
-        let n = pinned.len();
-        let mut run = KVVec::with_capacity(RUN_MAX, GFP_KERNEL)?;
-        let (mut run_start, mut run_large) = (0, false);
-        let base = (self.guest_pfn, self.map_flags);
-        let runs = &mut self.runs;
-        let mut flush = |run: &mut KVVec<u64>, start: usize, large_run: bool| -> Result {
-            let pages = if large_run {
-                run.len() * PAGES_PER_LARGE_PAGE as usize
-            } else {
-                run.len()
-            };
-            let r = (start as u64, pages as u64, large_run);
-            let mapped = map_run(runs, hv, pt, base, r, run);
-            run.clear();
-            if mapped.is_err() {
-                let _ = unmap_runs(runs, hv, pt, base.0, OnKill::Finish);
-            }
-            mapped
-        };
-        let mut i = 0;
-        while i < n {
-            if i != 0 {
-                if let Err(e) = OnKill::Stop.step() {
-                    let _ = unmap_runs(runs, hv, pt, base.0, OnKill::Finish);
-                    return Err(e);
-                }
-            }
-            let g = self.guest_pfn + i as u64;
-            let w = ((PAGES_PER_LARGE_PAGE - g % PAGES_PER_LARGE_PAGE) as usize).min(n - i);
-            let huge = if large && g % PAGES_PER_LARGE_PAGE == 0 {
-                pinned.huge_at(i)
-            } else {
-                None
-            };
-            if let Some(head) = huge {
-                if !run.is_empty() && (!run_large || run.len() == RUN_MAX) {
-                    flush(&mut run, run_start, run_large)?;
-                }
-                if run.is_empty() {
-                    (run_start, run_large) = (i, true);
-                }
-                // Cannot fail: the run has room (flushed when full).
-                let _ = run.push_within_capacity(head);
-            } else {
-                if run_large && !run.is_empty() {
-                    flush(&mut run, run_start, run_large)?;
-                }
-                // 4K pages fill runs exactly: whole hypercalls of 509. Their PFNs go straight
-                // into the run.
-                let mut k = 0;
-                while k < w {
-                    if run.is_empty() {
-                        (run_start, run_large) = (i + k, false);
-                    }
-                    let take = (w - k).min(RUN_MAX - run.len());
-                    // Allocates nothing: the run has room for `take` more.
-                    if let Err(e) = pinned.pfns_into(i + k..i + k + take, &mut run) {
-                        let _ = unmap_runs(runs, hv, pt, base.0, OnKill::Finish);
-                        return Err(e);
-                    }
-                    k += take;
-                    if run.len() == RUN_MAX {
-                        flush(&mut run, run_start, run_large)?;
-                    }
-                }
-            }
-            i += w;
         }
-        if !run.is_empty() {
-            flush(&mut run, run_start, run_large)?;
+    }
+
+    /// Maps device memory from `pfn` on: a batch of PFNs at a time, one run of 4K pages.
+    fn map_mmio(&mut self, hv: &Hv, pt: u64, pfn: u64) -> Result {
+        self.runs.reserve(1, GFP_KERNEL_ACCOUNT)?;
+        // PFNs a batch at a time: a device's range may be large.
+        let mut batch = KVec::with_capacity(4096, GFP_KERNEL)?;
+        let mut done = 0;
+        while done < self.npages {
+            let step = if done == 0 {
+                Ok(())
+            } else {
+                OnKill::Stop.step()
+            };
+            let n = (self.npages - done).min(4096);
+            batch.clear();
+            for k in 0..n {
+                // Cannot fail: there is room for 4096.
+                let _ = batch.push_within_capacity(pfn + done + k);
+            }
+            let gfn = self.guest_pfn + done;
+            let mapped = step.and_then(|()| hv.map_gpa_pages(pt, gfn, self.map_flags, &batch));
+            if let Err(e) = mapped {
+                if done != 0 && hv.unmap_gpa_pages(pt, self.guest_pfn, done, false).is_err() {
+                    // Still mapped: recorded, so the caller keeps the region.
+                    self.runs.push((0, done, false), GFP_KERNEL_ACCOUNT)?;
+                }
+                return Err(e);
+            }
+            done += n;
         }
+        // Cannot fail: room was reserved above.
+        self.runs
+            .push((0, self.npages, false), GFP_KERNEL_ACCOUNT)?;
         Ok(())
     }
 
@@ -503,6 +327,89 @@ impl Region {
     pub(crate) fn contains(&self, gfn: u64) -> bool {
         self.overlaps(gfn, 1)
     }
+}
+/// Maps pinned pages: a 2M guest page at a time, gathered into runs of alike pages (2M or 4K)
+/// of at most a few hypercalls each, with no PFN array for the whole region. `base` is the
+/// region's first guest page and map flags; what is mapped is recorded in `runs`, and on an
+/// error everything mapped so far is unmapped again.
+fn map_pinned(
+    runs: &mut KVec<(u64, u64, bool)>,
+    pinned: &Pinned,
+    hv: &Hv,
+    pt: u64,
+    base: (u64, u32),
+    large: bool,
+) -> Result {
+    let n = pinned.len();
+    let mut run = KVVec::with_capacity(RUN_MAX, GFP_KERNEL)?;
+    let (mut run_start, mut run_large) = (0, false);
+    let mut flush = |run: &mut KVVec<u64>, start: usize, large_run: bool| -> Result {
+        let pages = if large_run {
+            run.len() * PAGES_PER_LARGE_PAGE as usize
+        } else {
+            run.len()
+        };
+        let r = (start as u64, pages as u64, large_run);
+        let mapped = map_run(runs, hv, pt, base, r, run);
+        run.clear();
+        if mapped.is_err() {
+            let _ = unmap_runs(runs, hv, pt, base.0, OnKill::Finish);
+        }
+        mapped
+    };
+    let mut i = 0;
+    while i < n {
+        if i != 0 {
+            if let Err(e) = OnKill::Stop.step() {
+                let _ = unmap_runs(runs, hv, pt, base.0, OnKill::Finish);
+                return Err(e);
+            }
+        }
+        let g = base.0 + i as u64;
+        let w = ((PAGES_PER_LARGE_PAGE - g % PAGES_PER_LARGE_PAGE) as usize).min(n - i);
+        let huge = if large && g % PAGES_PER_LARGE_PAGE == 0 {
+            pinned.huge_at(i)
+        } else {
+            None
+        };
+        if let Some(head) = huge {
+            if !run.is_empty() && (!run_large || run.len() == RUN_MAX) {
+                flush(&mut run, run_start, run_large)?;
+            }
+            if run.is_empty() {
+                (run_start, run_large) = (i, true);
+            }
+            // Cannot fail: the run has room (flushed when full).
+            let _ = run.push_within_capacity(head);
+        } else {
+            if run_large && !run.is_empty() {
+                flush(&mut run, run_start, run_large)?;
+            }
+            // 4K pages fill runs exactly: whole hypercalls of 509. Their PFNs go straight
+            // into the run.
+            let mut k = 0;
+            while k < w {
+                if run.is_empty() {
+                    (run_start, run_large) = (i + k, false);
+                }
+                let take = (w - k).min(RUN_MAX - run.len());
+                // Allocates nothing: the run has room for `take` more.
+                if let Err(e) = pinned.pfns_into(i + k..i + k + take, &mut run) {
+                    let _ = unmap_runs(runs, hv, pt, base.0, OnKill::Finish);
+                    return Err(e);
+                }
+                k += take;
+                if run.len() == RUN_MAX {
+                    flush(&mut run, run_start, run_large)?;
+                }
+            }
+        }
+        i += w;
+    }
+    if !run.is_empty() {
+        flush(&mut run, run_start, run_large)?;
+    }
+    Ok(())
 }
 
 /// Maps `run` (first page, pages, 2M) of a region at guest page `base.0` with flags `base.1`

@@ -22,8 +22,14 @@ use crate::{
         self as uapi,
         GetSetVpState, //
     },
-    glue,
-    mshv_partition::region::Pinned,
+    glue::{
+        self,
+        pin::{
+            Access,
+            Pinned,
+            Term, //
+        },
+    },
 };
 
 /// Bytes of `struct hv_synthetic_timers_state`.
@@ -102,7 +108,7 @@ impl Vp {
                     _ => EFAULT,
                 });
             }
-            let pinned = Pinned::new(buf as u64, npages, true, false)?;
+            let pinned = Pinned::new(buf as u64, npages, Access::Write, Term::Call)?;
             let pfns = pinned.pfns()?;
             return match dir {
                 Direction::Set => {

@@ -14,8 +14,6 @@
 //! page lookups happen before it is taken, checked afterwards against the notifier's sequence).
 //! The interval notifier glue is C (`glue/region.c`); this file is the only user.
 
-use core::ptr::NonNull;
-
 use kernel::{
     ffi::{
         c_ulong,
@@ -36,7 +34,14 @@ use crate::{
         PAGES_PER_LARGE_PAGE, //
     },
     abi::uapi::MSHV_HV_PAGE_SIZE,
-    glue::OnKill,
+    glue::{
+        notifier::{
+            self,
+            put_pages,
+            Notifier, //
+        },
+        OnKill,
+    },
     hvcall::{
         calls::{
             MapError,
@@ -46,42 +51,6 @@ use crate::{
         Shortage, //
     },
 };
-
-mod ffi {
-    use kernel::ffi::{
-        c_int,
-        c_long,
-        c_ulong,
-        c_void, //
-    };
-
-    /// `struct mshv_rs_mn`.
-    #[repr(C)]
-    pub(super) struct Mn {
-        _opaque: [u8; 0],
-    }
-
-    extern "C" {
-        pub(super) fn mshv_rs_mn_new(
-            owner: *const c_void,
-            start: c_ulong,
-            length: c_ulong,
-            out: *mut *mut Mn,
-        ) -> c_int;
-        pub(super) fn mshv_rs_mn_free(mn: *mut Mn);
-        pub(super) fn mshv_rs_mn_read_begin(mn: *mut Mn) -> c_ulong;
-        pub(super) fn mshv_rs_mn_read_retry(mn: *mut Mn, seq: c_ulong) -> bool;
-        pub(super) fn mshv_rs_mn_set_seq(mn: *mut Mn, seq: c_ulong);
-        pub(super) fn mshv_rs_mn_get_pages(
-            mn: *mut Mn,
-            start: c_ulong,
-            n: c_ulong,
-            write: bool,
-            pages: *mut *mut c_void,
-        ) -> c_long;
-        pub(super) fn mshv_rs_put_pages(pages: *mut *mut c_void, n: c_ulong);
-    }
-}
 
 /// How the hypervisor maps one 2M chunk of the region.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -138,77 +107,6 @@ pub(crate) struct Movable {
     large: bool,
     #[pin]
     map: Mutex<ChunkMap>,
-}
-
-/// A registered MMU interval notifier.
-///
-/// # Invariants
-///
-/// `ptr` came from `mshv_rs_mn_new` and is freed (the notifier removed) once, on drop.
-struct Notifier {
-    ptr: NonNull<ffi::Mn>,
-}
-
-// SAFETY: The notifier may be removed from any thread; its C side has its own locking.
-unsafe impl Send for Notifier {}
-// SAFETY: Every operation through a shared reference is thread-safe on the C side.
-unsafe impl Sync for Notifier {}
-
-impl Notifier {
-    /// A sequence to check a page lookup against with [`Notifier::read_retry`].
-    fn read_begin(&self) -> c_ulong {
-        // SAFETY: By the type invariant `ptr` is a registered notifier.
-        unsafe { ffi::mshv_rs_mn_read_begin(self.ptr.as_ptr()) }
-    }
-
-    /// Whether an invalidation began since `seq` was read: what was looked up may be stale.
-    fn read_retry(&self, seq: c_ulong) -> bool {
-        // SAFETY: By the type invariant `ptr` is a registered notifier.
-        unsafe { ffi::mshv_rs_mn_read_retry(self.ptr.as_ptr(), seq) }
-    }
-
-    /// Looks up (and faults in) `n` pages from `start` in the notifier's process, each with a
-    /// reference, into the empty `pages`; returns how many it found from `start` on.
-    fn get_pages(
-        &self,
-        start: u64,
-        n: usize,
-        write: bool,
-        pages: &mut KVec<*mut c_void>,
-    ) -> Result<usize> {
-        let n = n.min(pages.capacity());
-        // SAFETY: By the type invariant `ptr` is a registered notifier; the spare capacity has
-        // room for `n` pointers, of which the call writes at most `n`.
-        let got = unsafe {
-            ffi::mshv_rs_mn_get_pages(
-                self.ptr.as_ptr(),
-                start as c_ulong,
-                n as c_ulong,
-                write,
-                pages.spare_capacity_mut().as_mut_ptr().cast(),
-            )
-        };
-        let got = usize::try_from(got).map_err(|_| Error::from_errno(got as i32))?;
-        // SAFETY: The call initialized the first `got` (<= `n`) entries.
-        unsafe { pages.inc_len(got.min(n)) };
-        Ok(got.min(n))
-    }
-}
-
-impl Drop for Notifier {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant `ptr` is registered and freed only here; the removal
-        // waits for an invalidation in progress.
-        unsafe { ffi::mshv_rs_mn_free(self.ptr.as_ptr()) };
-    }
-}
-
-/// Drops the references `get_pages` took.
-fn put_pages(pages: &mut KVec<*mut c_void>) {
-    // SAFETY: Every entry is a page with a reference `get_pages` took; the vector is emptied,
-    // so none is put twice.
-    unsafe { ffi::mshv_rs_put_pages(pages.as_mut_ptr(), pages.len() as c_ulong) };
-    pages.clear();
 }
 
 /// Zero PFNs: the list of a no-access mapping; a whole number of map hypercalls (509 PFNs
@@ -276,21 +174,13 @@ impl MovableMem {
             let _ = state.unmap(OnKill::Finish);
             return Err(e);
         }
-        let mut ptr = core::ptr::null_mut();
         let owner: *const Movable = &*state;
+        let length = npages * MSHV_HV_PAGE_SIZE as u64;
         // SAFETY: `owner` is pinned and outlives the notifier (`MovableMem` drops the notifier
-        // first); `ptr` is a valid place for the result.
-        let r = unsafe {
-            ffi::mshv_rs_mn_new(
-                owner.cast(),
-                uaddr as c_ulong,
-                (npages * MSHV_HV_PAGE_SIZE as u64) as c_ulong,
-                &mut ptr,
-            )
-        };
-        let registered = kernel::error::to_result(r).and_then(|()| NonNull::new(ptr).ok_or(EINVAL));
-        let ptr = match registered {
-            Ok(ptr) => ptr,
+        // first), and `mshv_rs_region_invalidate` takes it for a `Movable`.
+        let registered = unsafe { Notifier::register(owner.cast(), uaddr, length) };
+        let notifier = match registered {
+            Ok(n) => n,
             // A signal (registering the first notifier of a process takes every lock of its
             // mm, killably) or no memory: the caller's to retry, not a reason to pin the region
             // instead, as upstream does.
@@ -314,9 +204,13 @@ impl MovableMem {
                 return Ok(None);
             }
         };
-        // INVARIANT: `mshv_rs_mn_new` registered the notifier.
-        let mn = Notifier { ptr };
-        Ok(Some(slot.write(Self { mn, state }).into()))
+        Ok(Some(
+            slot.write(Self {
+                mn: notifier,
+                state,
+            })
+            .into(),
+        ))
     }
 
     /// Resolves the guest's fault on `gfn` (in the region): maps the chunk around it.
@@ -524,7 +418,7 @@ impl Movable {
     /// than wait for the lock.
     fn invalidate(
         &self,
-        mn: *mut ffi::Mn,
+        mn: *mut c_void,
         start: u64,
         end: u64,
         blockable: bool,
@@ -540,7 +434,7 @@ impl Movable {
         };
         // SAFETY: The C side passes its registered notifier; the lock orders this with the
         // fault path's `read_retry`.
-        unsafe { ffi::mshv_rs_mn_set_seq(mn, seq) };
+        unsafe { notifier::set_seq(mn, seq) };
         let size = self.npages * MSHV_HV_PAGE_SIZE as u64;
         let (start, end) = (start.max(self.uaddr), end.min(self.uaddr + size));
         if map.gone || start >= end {
@@ -664,5 +558,5 @@ pub(crate) unsafe extern "C" fn mshv_rs_region_invalidate(
     // SAFETY: By the safety requirements `owner` is a live `Movable`: `MovableMem` removes the
     // notifier (which waits for this callback) before freeing it.
     let m = unsafe { &*owner.cast::<Movable>() };
-    m.invalidate(mn.cast(), start as u64, end as u64, blockable, seq)
+    m.invalidate(mn, start as u64, end as u64, blockable, seq)
 }
