@@ -74,9 +74,9 @@ impl Notifier {
     /// `mshv_rs_region_invalidate` takes it for.
     pub(crate) unsafe fn register(owner: *const c_void, start: u64, length: u64) -> Result<Self> {
         let mut ptr = core::ptr::null_mut();
+        let (start, length) = (start as c_ulong, length as c_ulong);
         // SAFETY: The caller guarantees `owner`; `ptr` is a valid place for the result.
-        let r =
-            unsafe { ffi::mshv_rs_mn_new(owner, start as c_ulong, length as c_ulong, &mut ptr) };
+        let r = unsafe { ffi::mshv_rs_mn_new(owner, start, length, &mut ptr) };
         kernel::error::to_result(r)?;
         // INVARIANT: `mshv_rs_mn_new` succeeded: `ptr` is a registered notifier.
         Ok(Self {
