@@ -35,7 +35,10 @@ use kernel::{
 };
 
 use crate::{
-    abi::hv::partition_flags as hvpf,
+    abi::hv::{
+        partition_flags as hvpf,
+        PartitionId, //
+    },
     abi::uapi::{
         self as uapi,
         pt,
@@ -84,7 +87,7 @@ struct Inner {
 pub(crate) struct Partition {
     pub(crate) hv: Arc<Hv>,
     /// The hypervisor's ID of the partition.
-    pub(crate) id: u64,
+    pub(crate) id: PartitionId,
     /// Created with `MSHV_PT_BIT_GPA_SUPER_PAGES`: guest memory may be mapped with 2M pages.
     super_pages: bool,
     /// The MSI routing table; swapped whole, so readers never see a torn one.

@@ -35,6 +35,7 @@ use crate::{
         message::MessagePage,
         regpage::RegisterPage,
         vp_state_page, //
+        VpIndex,
     },
     abi::uapi,
     glue::{
@@ -80,7 +81,7 @@ struct RunState {
 #[pin_data]
 pub(crate) struct Vp {
     partition: Arc<Partition>,
-    index: u32,
+    index: VpIndex,
     pages: VpPages,
     msg_page: MessagePage,
     reg_page: Option<RegisterPage>,
@@ -90,7 +91,11 @@ pub(crate) struct Vp {
 
 impl Vp {
     /// A VP whose state pages are `pages` (the intercept message page at least).
-    pub(crate) fn new(partition: Arc<Partition>, index: u32, pages: VpPages) -> Result<Arc<Self>> {
+    pub(crate) fn new(
+        partition: Arc<Partition>,
+        index: VpIndex,
+        pages: VpPages,
+    ) -> Result<Arc<Self>> {
         let msg = pages.0[usize::from(vp_state_page::INTERCEPT_MESSAGE)].ok_or(EIO)?;
         let msg_page = glue::pfn_address(msg).ok_or(EIO)?;
         // SAFETY: `HvCallMapVpStatePage` just mapped the page, and it stays mapped until the

@@ -165,6 +165,25 @@ pub(crate) mod msg {
 /// 4K pages in a 2M large page.
 pub(crate) const PAGES_PER_LARGE_PAGE: u64 = 512;
 
+/// The size of the guest pages a GPA map or unmap names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PageSize {
+    /// 4K pages.
+    Small,
+    /// 2M pages (`HV_MAP_GPA_LARGE_PAGE`, `HV_UNMAP_GPA_LARGE_PAGE`).
+    Large,
+}
+
+impl PageSize {
+    /// 4K pages in one page of this size.
+    pub(crate) const fn small_pages(self) -> u64 {
+        match self {
+            Self::Small => 1,
+            Self::Large => PAGES_PER_LARGE_PAGE,
+        }
+    }
+}
+
 /// Flags of `HvCallGetGpaPagesAccessStates`.
 pub(crate) mod access_flags {
     pub(crate) const CLEAR_ACCESSED: u64 = 1 << 0;
@@ -271,6 +290,7 @@ pub(crate) mod interrupt {
 pub(crate) const SYNTHETIC_TIMERS_STATE_SIZE: usize = 200;
 
 mod call;
+mod ids;
 mod input;
 pub(crate) mod message;
 pub(crate) mod regpage;
@@ -279,6 +299,10 @@ pub(crate) use call::{
     Control,
     HvError,
     HvResult, //
+};
+pub(crate) use ids::{
+    PartitionId,
+    VpIndex, //
 };
 pub(crate) use input::*;
 

@@ -26,7 +26,10 @@ use crate::abi::hv::{
     HvRegisterAssoc,
     HvRegisterValue,
     InstallInterceptIn,
+    PageSize,
+    PartitionId,
     PartitionPropertyIn,
+    VpIndex,
     VpRegistersIn,
     VpStateIn,
     VpStatePageIn,
@@ -66,7 +69,7 @@ impl Hv {
         flags: u64,
         disabled_processor_features: [u64; 2],
         disabled_processor_xsave_features: u64,
-    ) -> Result<u64> {
+    ) -> Result<PartitionId> {
         let input = CreatePartitionIn {
             flags,
             compatibility_version: COMPATIBILITY_VERSION,
@@ -77,27 +80,32 @@ impl Hv {
         self.with_deposits(HV_PARTITION_ID_SELF, "create partition", |hv| {
             hv.call_out::<_, u64>(code::CREATE_PARTITION, &input)
         })
+        .map(PartitionId)
     }
 
     /// `HvCallInitializePartition` (fast).
-    pub(crate) fn initialize_partition(&self, pt: u64) -> Result {
+    pub(crate) fn initialize_partition(&self, pt: PartitionId) -> Result {
+        let pt = pt.0;
         self.with_deposits(pt, "initialize partition", |hv| {
             hv.fast8(code::INITIALIZE_PARTITION, pt)
         })
     }
 
     /// `HvCallFinalizePartition` (fast): releases everything inside the partition.
-    pub(crate) fn finalize_partition(&self, pt: u64) -> Result {
+    pub(crate) fn finalize_partition(&self, pt: PartitionId) -> Result {
+        let pt = pt.0;
         Ok(self.fast8(code::FINALIZE_PARTITION, pt)?)
     }
 
     /// `HvCallDeletePartition` (fast).
-    pub(crate) fn delete_partition(&self, pt: u64) -> Result {
+    pub(crate) fn delete_partition(&self, pt: PartitionId) -> Result {
+        let pt = pt.0;
         Ok(self.fast8(code::DELETE_PARTITION, pt)?)
     }
 
     /// `HvCallGetPartitionProperty`.
-    pub(crate) fn get_partition_property(&self, pt: u64, property: u32) -> Result<u64> {
+    pub(crate) fn get_partition_property(&self, pt: PartitionId, property: u32) -> Result<u64> {
+        let pt = pt.0;
         let input = PartitionPropertyIn {
             partition_id: pt,
             property_code: property,
@@ -109,7 +117,13 @@ impl Hv {
     /// `HvCallSetPartitionProperty`.
     // Only the simulator's KUnit suite calls it so far (VMMs reach it through MSHV_ROOT_HVCALL).
     #[cfg_attr(not(all(mshv_sim, CONFIG_KUNIT = "y")), expect(dead_code))]
-    pub(crate) fn set_partition_property(&self, pt: u64, property: u32, value: u64) -> Result {
+    pub(crate) fn set_partition_property(
+        &self,
+        pt: PartitionId,
+        property: u32,
+        value: u64,
+    ) -> Result {
+        let pt = pt.0;
         let input = PartitionPropertyIn {
             partition_id: pt,
             property_code: property,
@@ -122,7 +136,8 @@ impl Hv {
     }
 
     /// `HvCallCreateVp`.
-    pub(crate) fn create_vp(&self, pt: u64, vp: u32) -> Result {
+    pub(crate) fn create_vp(&self, pt: PartitionId, vp: VpIndex) -> Result {
+        let (pt, vp) = (pt.0, vp.0);
         let input = CreateVpIn {
             partition_id: pt,
             vp_index: vp,
@@ -132,18 +147,20 @@ impl Hv {
     }
 
     /// `HvCallDeleteVp` (fast).
-    pub(crate) fn delete_vp(&self, pt: u64, vp: u32) -> Result {
+    pub(crate) fn delete_vp(&self, pt: PartitionId, vp: VpIndex) -> Result {
+        let (pt, vp) = (pt.0, vp.0);
         Ok(self.fast16(code::DELETE_VP, pt, u64::from(vp))?)
     }
 
     /// `HvCallGetVpRegisters`: `values[i]` receives register `names[i]`.
     pub(crate) fn get_vp_registers(
         &self,
-        pt: u64,
-        vp: u32,
+        pt: PartitionId,
+        vp: VpIndex,
         names: &[u32],
         values: &mut [HvRegisterValue],
     ) -> Result {
+        let (pt, vp) = (pt.0, vp.0);
         if names.len() != values.len() {
             return Err(EINVAL);
         }
@@ -160,7 +177,13 @@ impl Hv {
     }
 
     /// `HvCallSetVpRegisters`.
-    pub(crate) fn set_vp_registers(&self, pt: u64, vp: u32, regs: &[HvRegisterAssoc]) -> Result {
+    pub(crate) fn set_vp_registers(
+        &self,
+        pt: PartitionId,
+        vp: VpIndex,
+        regs: &[HvRegisterAssoc],
+    ) -> Result {
+        let (pt, vp) = (pt.0, vp.0);
         let head = vp_registers_head(pt, vp);
         for batch in regs.chunks(SET_REGS_BATCH) {
             let count = batch.len();
@@ -172,7 +195,14 @@ impl Hv {
 
     /// `HvCallMapGpaPages`: maps `pfns` at `gfn` with `flags`. With `LARGE_PAGE` each PFN heads a
     /// 2M page (and `gfn` is 2M-aligned). All or nothing: on failure what was mapped is unmapped.
-    pub(crate) fn map_gpa_pages(&self, pt: u64, gfn: u64, flags: u32, pfns: &[u64]) -> Result {
+    pub(crate) fn map_gpa_pages(
+        &self,
+        pt: PartitionId,
+        gfn: u64,
+        flags: u32,
+        pfns: &[u64],
+    ) -> Result {
+        let pt = pt.0;
         self.map_gpa(pt, gfn, flags, pfns, true)
             .map_err(|e| match e {
                 MapError::Short(_) => ENOMEM,
@@ -186,11 +216,12 @@ impl Hv {
     /// region's, which its MMU notifier takes).
     pub(crate) fn map_gpa_pages_nodeposit(
         &self,
-        pt: u64,
+        pt: PartitionId,
         gfn: u64,
         flags: u32,
         pfns: &[u64],
     ) -> Result<(), MapError> {
+        let pt = pt.0;
         self.map_gpa(pt, gfn, flags, pfns, false)
     }
 
@@ -239,7 +270,12 @@ impl Hv {
             if let Err(e) = r {
                 if mapped != 0 {
                     // Best effort: the caller sees all or nothing.
-                    let _ = self.unmap_gpa_pages(pt, gfn, mapped, large);
+                    let size = if large {
+                        PageSize::Large
+                    } else {
+                        PageSize::Small
+                    };
+                    let _ = self.unmap_gpa_pages(PartitionId(pt), gfn, mapped, size);
                 }
                 return Err(e);
             }
@@ -247,18 +283,25 @@ impl Hv {
         Ok(())
     }
 
-    /// `HvCallUnmapGpaPages`: `count` pages (2M pages with `large`) from `gfn`. Between batches
+    /// `HvCallUnmapGpaPages`: `count` pages of `size` from `gfn`. Between batches
     /// of [`REP_BATCH`] it yields the CPU: a caller that may not sleep (an MMU notifier's
     /// invalidation) passes at most that many.
-    pub(crate) fn unmap_gpa_pages(&self, pt: u64, gfn: u64, count: u64, large: bool) -> Result {
-        let step = if large { PAGES_PER_LARGE_PAGE } else { 1 };
+    pub(crate) fn unmap_gpa_pages(
+        &self,
+        pt: PartitionId,
+        gfn: u64,
+        count: u64,
+        size: PageSize,
+    ) -> Result {
+        let pt = pt.0;
+        let step = size.small_pages();
         let mut done_total = 0u64;
         while done_total < count {
             let n = (count - done_total).min(REP_BATCH as u64) as usize;
             let head = GpaPagesIn {
                 partition_id: pt,
                 target_gpa_base: gfn + done_total * step,
-                flags: if large {
+                flags: if size == PageSize::Large {
                     map_flags::UNMAP_LARGE_PAGE
                 } else {
                     0
@@ -277,7 +320,13 @@ impl Hv {
     }
 
     /// `HvCallMapVpStatePage`: returns the PFN of the VP's page of type `page_type`.
-    pub(crate) fn map_vp_state_page(&self, pt: u64, vp: u32, page_type: u16) -> Result<u64> {
+    pub(crate) fn map_vp_state_page(
+        &self,
+        pt: PartitionId,
+        vp: VpIndex,
+        page_type: u16,
+    ) -> Result<u64> {
+        let (pt, vp) = (pt.0, vp.0);
         let input = VpStatePageIn {
             partition_id: pt,
             vp_index: vp,
@@ -294,14 +343,20 @@ impl Hv {
                 "partition {pt:#x}: the hypervisor named PFN {pfn:#x} as VP {vp}'s state page {page_type}, a page this driver never deposited; refusing it\n"
             );
             // Mapped all the same: not left so.
-            let _ = self.unmap_vp_state_page(pt, vp, page_type);
+            let _ = self.unmap_vp_state_page(PartitionId(pt), VpIndex(vp), page_type);
             return Err(EIO);
         }
         Ok(pfn)
     }
 
     /// `HvCallUnmapVpStatePage`.
-    pub(crate) fn unmap_vp_state_page(&self, pt: u64, vp: u32, page_type: u16) -> Result {
+    pub(crate) fn unmap_vp_state_page(
+        &self,
+        pt: PartitionId,
+        vp: VpIndex,
+        page_type: u16,
+    ) -> Result {
+        let (pt, vp) = (pt.0, vp.0);
         let input = VpStatePageIn {
             partition_id: pt,
             vp_index: vp,
@@ -315,12 +370,13 @@ impl Hv {
     /// `xsave_states` selects the XSAVE components (for `XSAVE` only).
     pub(crate) fn get_vp_state(
         &self,
-        pt: u64,
-        vp: u32,
+        pt: PartitionId,
+        vp: VpIndex,
         state_type: u32,
         xsave_states: u64,
         pfns: &[u64],
     ) -> Result {
+        let (pt, vp) = (pt.0, vp.0);
         self.vp_state_pfns(
             code::GET_VP_STATE,
             vp_state_head(pt, vp, state_type, xsave_states),
@@ -331,12 +387,13 @@ impl Hv {
     /// `HvCallSetVpState` for a PFN-passed state: the hypervisor reads it from `pfns`.
     pub(crate) fn set_vp_state(
         &self,
-        pt: u64,
-        vp: u32,
+        pt: PartitionId,
+        vp: VpIndex,
         state_type: u32,
         xsave_states: u64,
         pfns: &[u64],
     ) -> Result {
+        let (pt, vp) = (pt.0, vp.0);
         self.vp_state_pfns(
             code::SET_VP_STATE,
             vp_state_head(pt, vp, state_type, xsave_states),
@@ -355,11 +412,12 @@ impl Hv {
     /// `HvCallGetVpState` for a state passed in the output page (synthetic timers).
     pub(crate) fn get_vp_state_bytes(
         &self,
-        pt: u64,
-        vp: u32,
+        pt: PartitionId,
+        vp: VpIndex,
         state_type: u32,
         out: &mut [u8],
     ) -> Result {
+        let (pt, vp) = (pt.0, vp.0);
         let head = vp_state_head(pt, vp, state_type, 0);
         self.with_deposits(pt, "VP state", |hv| {
             hv.passthrough(code::GET_VP_STATE, AsBytes::as_bytes(&head), 0, 0, out)
@@ -371,11 +429,12 @@ impl Hv {
     /// header, in 8-byte units (as upstream declares it).
     pub(crate) fn set_vp_state_bytes(
         &self,
-        pt: u64,
-        vp: u32,
+        pt: PartitionId,
+        vp: VpIndex,
         state_type: u32,
         data: &[u8],
     ) -> Result {
+        let (pt, vp) = (pt.0, vp.0);
         let head = vp_state_head(pt, vp, state_type, 0);
         let mut words = KVec::from_elem(0u64, data.len().div_ceil(8), GFP_KERNEL)?;
         AsBytes::as_bytes_mut(&mut words[..])[..data.len()].copy_from_slice(data);
@@ -387,11 +446,12 @@ impl Hv {
     #[cfg_attr(not(all(mshv_sim, CONFIG_KUNIT = "y")), expect(dead_code))]
     pub(crate) fn install_intercept(
         &self,
-        pt: u64,
+        pt: PartitionId,
         access: u32,
         kind: u32,
         parameter: u64,
     ) -> Result {
+        let pt = pt.0;
         let input = InstallInterceptIn {
             partition_id: pt,
             access_type: access,
@@ -406,12 +466,13 @@ impl Hv {
     /// `HvCallAssertVirtualInterrupt`: `vector` to the VP with APIC ID `dest`.
     pub(crate) fn assert_virtual_interrupt(
         &self,
-        pt: u64,
+        pt: PartitionId,
         interrupt_type: u32,
         control_flags: u32,
         dest: u64,
         vector: u32,
     ) -> Result {
+        let pt = pt.0;
         let input = AssertInterruptIn {
             partition_id: pt,
             interrupt_type,
@@ -424,7 +485,13 @@ impl Hv {
     }
 
     /// `HvCallDispatchVp`: runs the VP until an event; returns (dispatch state, event).
-    pub(crate) fn dispatch_vp(&self, pt: u64, vp: u32, flags: u32) -> Result<(u32, u32)> {
+    pub(crate) fn dispatch_vp(
+        &self,
+        pt: PartitionId,
+        vp: VpIndex,
+        flags: u32,
+    ) -> Result<(u32, u32)> {
+        let (pt, vp) = (pt.0, vp.0);
         let input = DispatchVpIn {
             partition_id: pt,
             vp_index: vp,
@@ -439,11 +506,12 @@ impl Hv {
     /// the bits are changed as `flags` says.
     pub(crate) fn get_gpa_access_states(
         &self,
-        pt: u64,
+        pt: PartitionId,
         gfn: u64,
         flags: u64,
         states: &mut [u8],
     ) -> Result {
+        let pt = pt.0;
         for (i, batch) in states.chunks_mut(REP_BATCH).enumerate() {
             let head = GpaAccessStatesIn {
                 partition_id: pt,

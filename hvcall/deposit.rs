@@ -17,6 +17,7 @@ use crate::{
     abi::hv::{
         code,
         status,
+        PartitionId,
         HV_PAGE_SIZE,
         HV_PARTITION_ID_SELF, //
     },
@@ -195,7 +196,8 @@ impl Hv {
 
     /// Withdraws every free page of `partition_id`'s pool and frees it; returns how many were
     /// freed (pages the ledger does not know are left alone).
-    pub(crate) fn withdraw_all(&self, partition_id: u64) -> Result<usize> {
+    pub(crate) fn withdraw_all(&self, partition_id: PartitionId) -> Result<usize> {
+        let partition_id = partition_id.0;
         const BATCH: usize = HV_PAGE_SIZE / 8;
         let head = crate::abi::hv::MemoryPoolIn {
             partition_id,

@@ -34,7 +34,10 @@ mod t {
             HvRegisterAssoc,
             HvRegisterValue,
             HvResult,
+            PageSize,
+            PartitionId,
             PartitionIdIn,
+            VpIndex,
             HV_PARTITION_ID_SELF, //
         },
         glue,
@@ -57,14 +60,14 @@ mod t {
     }
 
     /// Creates and initializes a partition; returns its ID.
-    fn initialized(hv: &Hv) -> Result<u64> {
+    fn initialized(hv: &Hv) -> Result<PartitionId> {
         let pt = hv.create_partition(0, [0; 2], 0)?;
         hv.initialize_partition(pt)?;
         Ok(pt)
     }
 
     /// Tears a partition down the way the driver must: finalize, withdraw, delete.
-    fn teardown(hv: &Hv, pt: u64) -> Result {
+    fn teardown(hv: &Hv, pt: PartitionId) -> Result {
         hv.finalize_partition(pt)?;
         hv.withdraw_all(pt)?;
         hv.delete_partition(pt)
@@ -72,7 +75,7 @@ mod t {
 
     /// Withdraws the root pool too; after this nothing of the test is left in the simulator.
     fn drained(hv: &Hv) -> bool {
-        let _ = hv.withdraw_all(HV_PARTITION_ID_SELF);
+        let _ = hv.withdraw_all(PartitionId::SELF);
         hv.leaf().sim().partitions() == 0 && hv.leaf().sim().root_pool() == (0, 0)
     }
 
@@ -98,22 +101,22 @@ mod t {
             (PARTITION_PAGES, PARTITION_PAGES)
         );
         assert!(hv.leaf().sim().calls(code::DEPOSIT_MEMORY) >= 1);
-        let info = hv.leaf().sim().partition(pt).unwrap();
+        let info = hv.leaf().sim().partition(pt.0).unwrap();
         assert_eq!(info.state, State::Created);
         // Initializing draws INIT_PAGES from the partition: deposits double until enough.
         hv.initialize_partition(pt)?;
-        let info = hv.leaf().sim().partition(pt).unwrap();
+        let info = hv.leaf().sim().partition(pt.0).unwrap();
         assert_eq!(info.state, State::Initialized);
         assert_eq!(info.used, INIT_PAGES);
         assert!(info.deposited >= INIT_PAGES && info.deposited < 2 * INIT_PAGES);
-        hv.create_vp(pt, 0)?;
-        hv.create_vp(pt, 5)?;
+        hv.create_vp(pt, VpIndex(0))?;
+        hv.create_vp(pt, VpIndex(5))?;
         assert_eq!(
-            hv.leaf().sim().partition(pt).unwrap().used,
+            hv.leaf().sim().partition(pt.0).unwrap().used,
             INIT_PAGES + 2 * VP_PAGES
         );
         teardown(&hv, pt)?;
-        assert!(hv.leaf().sim().partition(pt).is_none());
+        assert!(hv.leaf().sim().partition(pt.0).is_none());
         assert!(drained(&hv));
         Ok(())
     }
@@ -123,7 +126,7 @@ mod t {
         let hv = hv()?;
         let pt = hv.create_partition(0, [0; 2], 0)?;
         // VPs and memory need an initialized partition; the driver sees EIO.
-        assert_eq!(hv.create_vp(pt, 0), Err(EIO));
+        assert_eq!(hv.create_vp(pt, VpIndex(0)), Err(EIO));
         let (_keep, pfns) = pages(1)?;
         assert_eq!(
             hv.map_gpa_pages(pt, 0, map_flags::READABLE, &pfns),
@@ -135,7 +138,7 @@ mod t {
         assert_eq!(hv.initialize_partition(pt), Err(EIO));
         hv.finalize_partition(pt)?;
         assert_eq!(hv.finalize_partition(pt), Err(EIO));
-        assert_eq!(hv.create_vp(pt, 0), Err(EIO));
+        assert_eq!(hv.create_vp(pt, VpIndex(0)), Err(EIO));
         assert_eq!(hv.delete_partition(pt), Err(EIO));
         assert!(hv.withdraw_all(pt)? > 0);
         hv.delete_partition(pt)?;
@@ -157,9 +160,12 @@ mod t {
     fn vps_and_registers() -> Result {
         let hv = hv()?;
         let pt = initialized(&hv)?;
-        hv.create_vp(pt, 0)?;
-        assert_eq!(hv.create_vp(pt, 0), Err(EINVAL));
-        assert_eq!(hv.create_vp(pt, crate::hvsim::MAX_VPS), Err(EINVAL));
+        hv.create_vp(pt, VpIndex(0))?;
+        assert_eq!(hv.create_vp(pt, VpIndex(0)), Err(EINVAL));
+        assert_eq!(
+            hv.create_vp(pt, VpIndex(crate::hvsim::MAX_VPS)),
+            Err(EINVAL)
+        );
         let regs = [
             HvRegisterAssoc {
                 name: reg::RIP,
@@ -175,29 +181,29 @@ mod t {
                 ..Default::default()
             },
         ];
-        hv.set_vp_registers(pt, 0, &regs)?;
+        hv.set_vp_registers(pt, VpIndex(0), &regs)?;
         let mut values = [HvRegisterValue::default(); 3];
-        hv.get_vp_registers(pt, 0, &[reg::RAX, reg::RIP, reg::RBX], &mut values)?;
+        hv.get_vp_registers(pt, VpIndex(0), &[reg::RAX, reg::RIP, reg::RBX], &mut values)?;
         assert_eq!(
             (values[0].low, values[1].low, values[2].low),
             (7, 0x1000, 0)
         );
-        assert_eq!(hv.leaf().sim().register(pt, 0, reg::RIP), Some(0x1000));
+        assert_eq!(hv.leaf().sim().register(pt.0, 0, reg::RIP), Some(0x1000));
         // Unknown register names and VPs.
         assert_eq!(
-            hv.get_vp_registers(pt, 0, &[0x7777_7777], &mut values[..1]),
+            hv.get_vp_registers(pt, VpIndex(0), &[0x7777_7777], &mut values[..1]),
             Err(EINVAL)
         );
         assert_eq!(
-            hv.get_vp_registers(pt, 1, &[reg::RAX], &mut values[..1]),
+            hv.get_vp_registers(pt, VpIndex(1), &[reg::RAX], &mut values[..1]),
             Err(EINVAL)
         );
-        assert_eq!(hv.delete_vp(pt, 1), Err(EINVAL));
+        assert_eq!(hv.delete_vp(pt, VpIndex(1)), Err(EINVAL));
         // Many registers: more than one call's worth, all through.
         let many = KVec::from_elem(regs[1], 300, GFP_KERNEL)?;
-        hv.set_vp_registers(pt, 0, &many)?;
-        hv.delete_vp(pt, 0)?;
-        assert_eq!(hv.leaf().sim().partition(pt).unwrap().vps, 0);
+        hv.set_vp_registers(pt, VpIndex(0), &many)?;
+        hv.delete_vp(pt, VpIndex(0))?;
+        assert_eq!(hv.leaf().sim().partition(pt.0).unwrap().vps, 0);
         teardown(&hv, pt)?;
         assert!(drained(&hv));
         Ok(())
@@ -207,23 +213,26 @@ mod t {
     fn state_pages_come_from_the_pool() -> Result {
         let hv = hv()?;
         let pt = initialized(&hv)?;
-        hv.create_vp(pt, 0)?;
-        let before = hv.leaf().sim().partition(pt).unwrap().deposited;
-        let regs = hv.map_vp_state_page(pt, 0, vp_state_page::REGISTERS)?;
-        let msg = hv.map_vp_state_page(pt, 0, vp_state_page::INTERCEPT_MESSAGE)?;
+        hv.create_vp(pt, VpIndex(0))?;
+        let before = hv.leaf().sim().partition(pt.0).unwrap().deposited;
+        let regs = hv.map_vp_state_page(pt, VpIndex(0), vp_state_page::REGISTERS)?;
+        let msg = hv.map_vp_state_page(pt, VpIndex(0), vp_state_page::INTERCEPT_MESSAGE)?;
         assert!(regs != msg && glue::pfn_valid(regs) && glue::pfn_valid(msg));
-        assert_eq!(hv.map_vp_state_page(pt, 0, vp_state_page::REGISTERS)?, regs);
         assert_eq!(
-            hv.leaf().sim().partition(pt).unwrap().deposited,
+            hv.map_vp_state_page(pt, VpIndex(0), vp_state_page::REGISTERS)?,
+            regs
+        );
+        assert_eq!(
+            hv.leaf().sim().partition(pt.0).unwrap().deposited,
             before.max(2)
         );
         assert_eq!(
-            hv.map_vp_state_page(pt, 0, vp_state_page::GHCB),
+            hv.map_vp_state_page(pt, VpIndex(0), vp_state_page::GHCB),
             Err(EINVAL)
         );
-        hv.unmap_vp_state_page(pt, 0, vp_state_page::REGISTERS)?;
+        hv.unmap_vp_state_page(pt, VpIndex(0), vp_state_page::REGISTERS)?;
         assert_eq!(
-            hv.unmap_vp_state_page(pt, 0, vp_state_page::REGISTERS),
+            hv.unmap_vp_state_page(pt, VpIndex(0), vp_state_page::REGISTERS),
             Err(EINVAL)
         );
         // Finalize takes the intercept page back into the pool; withdraw returns it.
@@ -236,30 +245,36 @@ mod t {
     fn vp_state_round_trip() -> Result {
         let hv = hv()?;
         let pt = initialized(&hv)?;
-        hv.create_vp(pt, 0)?;
+        hv.create_vp(pt, VpIndex(0))?;
         let page = glue::alloc_zeroed_page()?;
         let pfn = glue::page_pfn(&page);
         let addr = glue::page_address(&page);
         // SAFETY: `addr` is the page allocated above, owned by this test.
         unsafe { core::ptr::write_bytes(addr.as_ptr(), 0x5a, 64) };
-        hv.set_vp_state(pt, 0, vp_state::LAPIC, 0, &[pfn])?;
+        hv.set_vp_state(pt, VpIndex(0), vp_state::LAPIC, 0, &[pfn])?;
         // SAFETY: As above.
         unsafe { core::ptr::write_bytes(addr.as_ptr(), 0, 64) };
-        hv.get_vp_state(pt, 0, vp_state::LAPIC, 0, &[pfn])?;
+        hv.get_vp_state(pt, VpIndex(0), vp_state::LAPIC, 0, &[pfn])?;
         // SAFETY: As above.
         let byte = unsafe { addr.as_ptr().add(63).read() };
         assert_eq!(byte, 0x5a);
         // Synthetic timers travel in the pages themselves: 200 bytes.
         let mut timers = [0u8; 200];
         timers[199] = 7;
-        hv.set_vp_state_bytes(pt, 0, vp_state::SYNTHETIC_TIMERS, &timers)?;
+        hv.set_vp_state_bytes(pt, VpIndex(0), vp_state::SYNTHETIC_TIMERS, &timers)?;
         let mut back = [0u8; 200];
-        hv.get_vp_state_bytes(pt, 0, vp_state::SYNTHETIC_TIMERS, &mut back)?;
+        hv.get_vp_state_bytes(pt, VpIndex(0), vp_state::SYNTHETIC_TIMERS, &mut back)?;
         assert_eq!(back[199], 7);
-        let timers_by_pfn = hv.get_vp_state(pt, 0, vp_state::SYNTHETIC_TIMERS, 0, &[pfn]);
+        let timers_by_pfn = hv.get_vp_state(pt, VpIndex(0), vp_state::SYNTHETIC_TIMERS, 0, &[pfn]);
         assert_eq!(timers_by_pfn, Err(EINVAL));
-        assert_eq!(hv.get_vp_state(pt, 0, vp_state::LAPIC, 0, &[]), Err(EINVAL));
-        assert_eq!(hv.get_vp_state(pt, 0, 0x1234, 0, &[pfn]), Err(EINVAL));
+        assert_eq!(
+            hv.get_vp_state(pt, VpIndex(0), vp_state::LAPIC, 0, &[]),
+            Err(EINVAL)
+        );
+        assert_eq!(
+            hv.get_vp_state(pt, VpIndex(0), 0x1234, 0, &[pfn]),
+            Err(EINVAL)
+        );
         teardown(&hv, pt)?;
         assert!(drained(&hv));
         Ok(())
@@ -272,16 +287,19 @@ mod t {
         let (_keep, pfns) = pages(3)?;
         let rw = map_flags::READABLE | map_flags::WRITABLE;
         hv.map_gpa_pages(pt, 0x100, rw, &pfns)?;
-        assert_eq!(hv.leaf().sim().lookup(pt, 0x101), Some((pfns[1], rw)));
-        assert_eq!(hv.leaf().sim().lookup(pt, 0x103), None);
+        assert_eq!(hv.leaf().sim().lookup(pt.0, 0x101), Some((pfns[1], rw)));
+        assert_eq!(hv.leaf().sim().lookup(pt.0, 0x103), None);
         // 2M: a 2M-aligned GFN and head PFN. The simulator never touches mapped memory, so any
         // RAM PFN aligned to 512 will do.
         let head = pfns[0] & !511;
         let large = rw | map_flags::LARGE_PAGE;
         hv.map_gpa_pages(pt, 0x400, large, &[head])?;
-        assert_eq!(hv.leaf().sim().partition(pt).unwrap().mapped_pages, 3 + 512);
         assert_eq!(
-            hv.leaf().sim().lookup(pt, 0x400 + 511),
+            hv.leaf().sim().partition(pt.0).unwrap().mapped_pages,
+            3 + 512
+        );
+        assert_eq!(
+            hv.leaf().sim().lookup(pt.0, 0x400 + 511),
             Some((head + 511, large))
         );
         assert_eq!(hv.map_gpa_pages(pt, 0x401, large, &[head]), Err(EINVAL));
@@ -294,9 +312,9 @@ mod t {
         assert_eq!(hv.map_gpa_pages(pt, 1 << 40, rw, &pfns[..1]), Err(EINVAL));
         assert_eq!(hv.map_gpa_pages(pt, 0, rw, &[u64::MAX >> 24]), Err(EINVAL));
         // Accessed and dirty bits.
-        assert!(hv.leaf().sim().touch(pt, 0x100, false));
-        assert!(hv.leaf().sim().touch(pt, 0x101, true));
-        assert!(!hv.leaf().sim().touch(pt, 0x103, false));
+        assert!(hv.leaf().sim().touch(pt.0, 0x100, false));
+        assert!(hv.leaf().sim().touch(pt.0, 0x101, true));
+        assert!(!hv.leaf().sim().touch(pt.0, 0x103, false));
         let mut st = [0u8; 3];
         hv.get_gpa_access_states(pt, 0x100, 0, &mut st)?;
         assert_eq!(
@@ -323,12 +341,12 @@ mod t {
         );
         // A no-access mapping blocks every access (the movable-region default).
         hv.map_gpa_pages(pt, 0x200, map_flags::NO_ACCESS, &[0, 0])?;
-        assert!(!hv.leaf().sim().touch(pt, 0x200, false));
+        assert!(!hv.leaf().sim().touch(pt.0, 0x200, false));
         // Unmap: chunks go away and give their pool pages back.
-        hv.unmap_gpa_pages(pt, 0x100, 3, false)?;
-        hv.unmap_gpa_pages(pt, 0x200, 2, false)?;
-        hv.unmap_gpa_pages(pt, 0x400, 1, true)?;
-        let info = hv.leaf().sim().partition(pt).unwrap();
+        hv.unmap_gpa_pages(pt, 0x100, 3, PageSize::Small)?;
+        hv.unmap_gpa_pages(pt, 0x200, 2, PageSize::Small)?;
+        hv.unmap_gpa_pages(pt, 0x400, 1, PageSize::Large)?;
+        let info = hv.leaf().sim().partition(pt.0).unwrap();
         assert_eq!((info.mapped_pages, info.used), (0, INIT_PAGES));
         teardown(&hv, pt)?;
         assert!(drained(&hv));
@@ -343,7 +361,7 @@ mod t {
         let head = pfns[0] & !511;
         let rw = map_flags::READABLE | map_flags::WRITABLE;
         let large = rw | map_flags::LARGE_PAGE;
-        let used = |hv: &Hv| hv.leaf().sim().partition(pt).unwrap().used - INIT_PAGES;
+        let used = |hv: &Hv| hv.leaf().sim().partition(pt.0).unwrap().used - INIT_PAGES;
         // 2M pages: a directory page for their 1 GiB, no table.
         hv.map_gpa_pages(pt, 0x200, large, &[head])?;
         assert_eq!(used(&hv), 1);
@@ -359,8 +377,8 @@ mod t {
         hv.map_gpa_pages(pt, 0x200, large, &[head])?;
         assert_eq!(used(&hv), 2);
         // Access states go chunk by chunk: from inside an unmapped chunk, across boundaries.
-        assert!(hv.leaf().sim().touch(pt, 0x3ff, true));
-        assert!(hv.leaf().sim().touch(pt, 0x400, false));
+        assert!(hv.leaf().sim().touch(pt.0, 0x3ff, true));
+        assert!(hv.leaf().sim().touch(pt.0, 0x400, false));
         // With early returns: each re-issue keeps the states of the reps before it.
         let mut st = KVec::from_elem(0x55u8, 0x520, GFP_KERNEL)?;
         hv.leaf().sim().set_partial_reps(0x9e37_79b9_7f4a_7c15);
@@ -380,17 +398,17 @@ mod t {
         hv.get_gpa_access_states(pt, 0x100, access_flags::CLEAR_ACCESSED, &mut st)?;
         hv.get_gpa_access_states(pt, 0x100, 0, &mut st)?;
         assert!(st.iter().all(|s| *s == 0));
-        assert!(hv.leaf().sim().touch(pt, 0x3ff, false));
+        assert!(hv.leaf().sim().touch(pt.0, 0x3ff, false));
         hv.get_gpa_access_states(pt, 0x3ff, 0, &mut st[..2])?;
         assert_eq!(st[..2], [access_state::ACCESSED, 0]);
         // Another 1 GiB: its directory and a table.
         hv.map_gpa_pages(pt, 0x40005, rw, &pfns[..1])?;
         assert_eq!(used(&hv), 4);
-        hv.unmap_gpa_pages(pt, 0x40005, 1, false)?;
+        hv.unmap_gpa_pages(pt, 0x40005, 1, PageSize::Small)?;
         assert_eq!(used(&hv), 2);
-        hv.unmap_gpa_pages(pt, 0x600, 2, false)?;
+        hv.unmap_gpa_pages(pt, 0x600, 2, PageSize::Small)?;
         assert_eq!(used(&hv), 1);
-        hv.unmap_gpa_pages(pt, 0x200, 2, true)?;
+        hv.unmap_gpa_pages(pt, 0x200, 2, PageSize::Large)?;
         assert_eq!(used(&hv), 0);
         teardown(&hv, pt)?;
         assert!(drained(&hv));
@@ -408,7 +426,7 @@ mod t {
         let before = hv.leaf().sim().calls(code::MAP_GPA_PAGES);
         hv.map_gpa_pages(pt, 0, map_flags::READABLE, &pfns)?;
         let issued = hv.leaf().sim().calls(code::MAP_GPA_PAGES) - before;
-        let info = hv.leaf().sim().partition(pt).unwrap();
+        let info = hv.leaf().sim().partition(pt.0).unwrap();
         assert_eq!(info.mapped_pages, n as u64);
         // More issues than batches: the layer restarted partially completed calls.
         assert!(issued > 4);
@@ -434,7 +452,7 @@ mod t {
             .sim()
             .inject_fault(Some(code::CREATE_VP), 1, rounds + 1, short)?;
         let deposits = hv.leaf().sim().calls(code::DEPOSIT_MEMORY);
-        assert_eq!(hv.create_vp(pt, 0), Err(ENOMEM));
+        assert_eq!(hv.create_vp(pt, VpIndex(0)), Err(ENOMEM));
         assert_eq!(
             hv.leaf().sim().calls(code::DEPOSIT_MEMORY) - deposits,
             u64::from(MAX_DEPOSIT_ROUNDS)
@@ -445,7 +463,7 @@ mod t {
         hv.leaf()
             .sim()
             .inject_fault(Some(code::CREATE_VP), 1, rounds, contiguous)?;
-        hv.create_vp(pt, 0)?;
+        hv.create_vp(pt, VpIndex(0))?;
         // A root shortage deposits to the root.
         hv.leaf().sim().inject_fault(
             Some(code::CREATE_VP),
@@ -454,7 +472,7 @@ mod t {
             status::INSUFFICIENT_ROOT_MEMORY,
         )?;
         let root = hv.leaf().sim().root_pool().0;
-        hv.create_vp(pt, 1)?;
+        hv.create_vp(pt, VpIndex(1))?;
         assert_eq!(hv.leaf().sim().root_pool().0, root + 1);
         // A failing deposit ends the retries with its errno.
         hv.leaf()
@@ -463,7 +481,7 @@ mod t {
         hv.leaf()
             .sim()
             .inject_fault(Some(code::DEPOSIT_MEMORY), 1, 1, status::ACCESS_DENIED)?;
-        assert_eq!(hv.create_vp(pt, 2), Err(EACCES));
+        assert_eq!(hv.create_vp(pt, VpIndex(2)), Err(EACCES));
         assert!(!glue::irqs_disabled());
         teardown(&hv, pt)?;
         assert!(drained(&hv));
@@ -477,9 +495,9 @@ mod t {
         hv.leaf()
             .sim()
             .inject_fault(Some(code::CREATE_VP), 2, 1, status::OPERATION_DENIED)?;
-        hv.create_vp(pt, 0)?;
-        assert_eq!(hv.create_vp(pt, 1), Err(EACCES));
-        hv.create_vp(pt, 1)?;
+        hv.create_vp(pt, VpIndex(0))?;
+        assert_eq!(hv.create_vp(pt, VpIndex(1)), Err(EACCES));
+        hv.create_vp(pt, VpIndex(1))?;
         // The n-th call of any code.
         hv.leaf()
             .sim()
@@ -498,7 +516,7 @@ mod t {
             hv.map_gpa_pages(pt, 0, map_flags::READABLE, &pfns),
             Err(EINVAL)
         );
-        assert_eq!(hv.leaf().sim().partition(pt).unwrap().mapped_pages, 0);
+        assert_eq!(hv.leaf().sim().partition(pt.0).unwrap().mapped_pages, 0);
         teardown(&hv, pt)?;
         assert!(drained(&hv));
         Ok(())
@@ -530,13 +548,13 @@ mod t {
             Err(EINVAL)
         );
         assert_eq!(
-            hv.get_partition_property(HV_PARTITION_ID_SELF, property::XSAVE_STATES)?,
+            hv.get_partition_property(PartitionId::SELF, property::XSAVE_STATES)?,
             0x3
         );
         // Interrupts go to an existing VP, with a vector above the exceptions.
-        hv.create_vp(pt, 3)?;
+        hv.create_vp(pt, VpIndex(3))?;
         hv.assert_virtual_interrupt(pt, 0, 0, 3, 0x30)?;
-        assert_eq!(hv.leaf().sim().pending_interrupts(pt, 3), 1);
+        assert_eq!(hv.leaf().sim().pending_interrupts(pt.0, 3), 1);
         assert_eq!(hv.assert_virtual_interrupt(pt, 0, 0, 4, 0x30), Err(EINVAL));
         assert_eq!(hv.assert_virtual_interrupt(pt, 0, 0, 3, 0x5), Err(EINVAL));
         // Intercepts: known types and access masks only.
@@ -599,7 +617,7 @@ mod t {
         let r = unsafe { sim.hypercall(Control::new(code::CREATE_VP).raw(), 0x1004, 0x2000) };
         assert_eq!(HvResult::from_raw(r).status(), status::INVALID_ALIGNMENT);
         // Withdrawing from an empty pool.
-        assert_eq!(hv.withdraw_all(HV_PARTITION_ID_SELF)?, 0);
+        assert_eq!(hv.withdraw_all(PartitionId::SELF)?, 0);
         // No path, failing or not, returns with interrupts off.
         assert!(!glue::irqs_disabled());
         assert!(drained(&hv));
@@ -616,7 +634,7 @@ mod t {
         for _ in 0..N {
             core::hint::black_box(hv.leaf().sim().hypercall_fast(
                 Control::new(code::GET_PARTITION_PROPERTY).raw(),
-                pt,
+                pt.0,
                 0,
             ));
         }

@@ -10,7 +10,10 @@ use kernel::prelude::*;
 
 use super::Partition;
 use crate::{
-    abi::hv::interrupt,
+    abi::hv::{
+        interrupt,
+        VpIndex, //
+    },
     abi::uapi::{
         self as uapi,
         limits::MAX_IRQFDS, //
@@ -85,7 +88,7 @@ impl Partition {
     /// whose GSI is routed to it (level-triggered, to that VP unless the destination is
     /// logical). Whether there was one. Looked up by vector and GSI: the cost does not grow with
     /// the irqfds and routes that have nothing to do with the vector.
-    pub(crate) fn notify_eoi(&self, vp: u32, vector: u32) -> Result<bool> {
+    pub(crate) fn notify_eoi(&self, vp: VpIndex, vector: u32) -> Result<bool> {
         let routing = self.routing.lock().clone();
         let Some(routing) = routing else {
             return Ok(false);
@@ -93,7 +96,7 @@ impl Partition {
         let inner = glue::lock_killable(&self.inner)?;
         let mut any = false;
         for (gsi, msi) in routing.level_routes(vector) {
-            if !(msi.logical || msi.apic_id == vp) {
+            if !(msi.logical || msi.apic_id == vp.0) {
                 continue;
             }
             let first = inner.irqfds.partition_point(|i| i.gsi() < gsi);

@@ -10,6 +10,7 @@ use kernel::{
 use crate::{
     abi::hv::{
         code,
+        PartitionId,
         HV_PAGE_SIZE,
         HV_PARTITION_ID_SELF, //
     },
@@ -47,9 +48,9 @@ pub(crate) enum Target {
     /// `/dev/mshv`: the root itself.
     Root,
     /// A partition fd.
-    Partition(u64),
+    Partition(PartitionId),
     /// A VP fd of a partition.
-    Vp(u64),
+    Vp(PartitionId),
 }
 
 /// `MSHV_ROOT_HVCALL` through the fd `target` names.
@@ -63,7 +64,7 @@ pub(crate) enum Target {
 pub(crate) fn root_hvcall(hv: &Hv, target: Target, arg: usize) -> Result<isize> {
     let (pt, allowed) = match target {
         Target::Root => (None, SELF_CALLS),
-        Target::Partition(id) | Target::Vp(id) => (Some(id), PARTITION_CALLS),
+        Target::Partition(id) | Target::Vp(id) => (Some(id.0), PARTITION_CALLS),
     };
     let (mut reader, mut writer) =
         UserSlice::new(UserPtr::from_addr(arg), size_of::<RootHvcall>()).reader_writer();

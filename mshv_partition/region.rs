@@ -13,6 +13,8 @@ use crate::{
     abi::hv::{
         map_flags,
         message::AccessType,
+        PageSize,
+        PartitionId,
         PAGES_PER_LARGE_PAGE, //
     },
     abi::uapi::{
@@ -64,14 +66,14 @@ pub(crate) struct Region {
     backing: Backing,
     /// How a pinned or MMIO region is mapped, once it is: runs of (first page, pages, mapped
     /// with 2M pages).
-    runs: KVec<(u64, u64, bool)>,
+    runs: KVec<Run>,
 }
 
 /// What `MSHV_SET_GUEST_MEMORY` maps: where the partition is and how it may be mapped.
 pub(crate) struct Target<'a> {
     pub(crate) hv: &'a Arc<Hv>,
     /// The hypervisor's ID of the partition.
-    pub(crate) pt: u64,
+    pub(crate) pt: PartitionId,
     /// 2M pages may be used (`MSHV_PT_BIT_GPA_SUPER_PAGES`).
     pub(crate) large: bool,
 }
@@ -193,7 +195,7 @@ impl Region {
     /// Maps a pinned or MMIO region into partition `pt`: 2M pages where `large` allows them
     /// and the backing is a 2M folio at a 2M-aligned guest address, 4K pages elsewhere. All or
     /// nothing. (A movable region is mapped, no-access, when it is made.)
-    fn map(&mut self, hv: &Hv, pt: u64, large: bool) -> Result {
+    fn map(&mut self, hv: &Hv, pt: PartitionId, large: bool) -> Result {
         match &self.backing {
             Backing::Pinned(p) => map_pinned(
                 &mut self.runs,
@@ -212,7 +214,7 @@ impl Region {
     }
 
     /// Maps device memory from `pfn` on: a batch of PFNs at a time, one run of 4K pages.
-    fn map_mmio(&mut self, hv: &Hv, pt: u64, pfn: u64) -> Result {
+    fn map_mmio(&mut self, hv: &Hv, pt: PartitionId, pfn: u64) -> Result {
         self.runs.reserve(1, GFP_KERNEL_ACCOUNT)?;
         // PFNs a batch at a time: a device's range may be large.
         let mut batch = KVec::with_capacity(4096, GFP_KERNEL)?;
@@ -232,17 +234,30 @@ impl Region {
             let gfn = self.guest_pfn + done;
             let mapped = step.and_then(|()| hv.map_gpa_pages(pt, gfn, self.map_flags, &batch));
             if let Err(e) = mapped {
-                if done != 0 && hv.unmap_gpa_pages(pt, self.guest_pfn, done, false).is_err() {
+                let run = Run {
+                    first: 0,
+                    pages: done,
+                    size: PageSize::Small,
+                };
+                if done != 0
+                    && hv
+                        .unmap_gpa_pages(pt, self.guest_pfn, done, run.size)
+                        .is_err()
+                {
                     // Still mapped: recorded, so the caller keeps the region.
-                    self.runs.push((0, done, false), GFP_KERNEL_ACCOUNT)?;
+                    self.runs.push(run, GFP_KERNEL_ACCOUNT)?;
                 }
                 return Err(e);
             }
             done += n;
         }
         // Cannot fail: room was reserved above.
-        self.runs
-            .push((0, self.npages, false), GFP_KERNEL_ACCOUNT)?;
+        let run = Run {
+            first: 0,
+            pages: self.npages,
+            size: PageSize::Small,
+        };
+        self.runs.push(run, GFP_KERNEL_ACCOUNT)?;
         Ok(())
     }
 
@@ -272,7 +287,7 @@ impl Region {
 
     /// Unmaps the region from partition `pt`. On failure (or, with [`OnKill::Stop`], when the
     /// task is killed) what is not unmapped stays, for a later unmap or the teardown.
-    pub(crate) fn unmap(&mut self, hv: &Hv, pt: u64, kill: OnKill) -> Result {
+    pub(crate) fn unmap(&mut self, hv: &Hv, pt: PartitionId, kill: OnKill) -> Result {
         if let Backing::Movable(m) = &self.backing {
             return m.unmap(kill);
         }
@@ -328,15 +343,32 @@ impl Region {
         self.overlaps(gfn, 1)
     }
 }
+/// A run of a region's guest pages mapped alike, with one batch of map hypercalls.
+#[derive(Clone, Copy)]
+struct Run {
+    /// The run's first page, from the region's first.
+    first: u64,
+    /// 4K pages in the run.
+    pages: u64,
+    size: PageSize,
+}
+
+impl Run {
+    /// The pages of the run's size (the unmap hypercall's count).
+    fn units(self) -> u64 {
+        self.pages / self.size.small_pages()
+    }
+}
+
 /// Maps pinned pages: a 2M guest page at a time, gathered into runs of alike pages (2M or 4K)
 /// of at most a few hypercalls each, with no PFN array for the whole region. `base` is the
 /// region's first guest page and map flags; what is mapped is recorded in `runs`, and on an
 /// error everything mapped so far is unmapped again.
 fn map_pinned(
-    runs: &mut KVec<(u64, u64, bool)>,
+    runs: &mut KVec<Run>,
     pinned: &Pinned,
     hv: &Hv,
-    pt: u64,
+    pt: PartitionId,
     base: (u64, u32),
     large: bool,
 ) -> Result {
@@ -344,12 +376,16 @@ fn map_pinned(
     let mut run = KVVec::with_capacity(RUN_MAX, GFP_KERNEL)?;
     let (mut run_start, mut run_large) = (0, false);
     let mut flush = |run: &mut KVVec<u64>, start: usize, large_run: bool| -> Result {
-        let pages = if large_run {
-            run.len() * PAGES_PER_LARGE_PAGE as usize
+        let size = if large_run {
+            PageSize::Large
         } else {
-            run.len()
+            PageSize::Small
         };
-        let r = (start as u64, pages as u64, large_run);
+        let r = Run {
+            first: start as u64,
+            pages: run.len() as u64 * size.small_pages(),
+            size,
+        };
         let mapped = map_run(runs, hv, pt, base, r, run);
         run.clear();
         if mapped.is_err() {
@@ -412,24 +448,23 @@ fn map_pinned(
     Ok(())
 }
 
-/// Maps `run` (first page, pages, 2M) of a region at guest page `base.0` with flags `base.1`
+/// Maps `run` of a region at guest page `base.0` with flags `base.1`
 /// from `pfns` (heads of 2M pages for a 2M run), and records it in `runs`; on failure nothing
 /// of it stays mapped.
 fn map_run(
-    runs: &mut KVec<(u64, u64, bool)>,
+    runs: &mut KVec<Run>,
     hv: &Hv,
-    pt: u64,
+    pt: PartitionId,
     base: (u64, u32),
-    run: (u64, u64, bool),
+    run: Run,
     pfns: &[u64],
 ) -> Result {
     runs.reserve(1, GFP_KERNEL_ACCOUNT)?;
-    let flags = if run.2 {
-        base.1 | map_flags::LARGE_PAGE
-    } else {
-        base.1
+    let flags = match run.size {
+        PageSize::Large => base.1 | map_flags::LARGE_PAGE,
+        PageSize::Small => base.1,
     };
-    hv.map_gpa_pages(pt, base.0 + run.0, flags, pfns)?;
+    hv.map_gpa_pages(pt, base.0 + run.first, flags, pfns)?;
     // Cannot fail: room was reserved above.
     runs.push(run, GFP_KERNEL_ACCOUNT)?;
     Ok(())
@@ -437,28 +472,13 @@ fn map_run(
 
 /// Unmaps the recorded `runs` of a region at guest page `base`, last first. On failure (or a
 /// kill, as `kill` says) the runs not unmapped stay recorded.
-fn unmap_runs(
-    runs: &mut KVec<(u64, u64, bool)>,
-    hv: &Hv,
-    pt: u64,
-    base: u64,
-    kill: OnKill,
-) -> Result {
+fn unmap_runs(runs: &mut KVec<Run>, hv: &Hv, pt: PartitionId, base: u64, kill: OnKill) -> Result {
     while let Some(&run) = runs.last() {
-        hv.unmap_gpa_pages(pt, base + run.0, unit(run), run.2)?;
+        hv.unmap_gpa_pages(pt, base + run.first, run.units(), run.size)?;
         runs.pop();
         if !runs.is_empty() {
             kill.step()?;
         }
     }
     Ok(())
-}
-
-/// The hypercall count of a run: pages, or 2M pages for a large run.
-fn unit(run: (u64, u64, bool)) -> u64 {
-    if run.2 {
-        run.1 / PAGES_PER_LARGE_PAGE
-    } else {
-        run.1
-    }
 }

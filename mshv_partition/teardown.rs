@@ -10,13 +10,17 @@ use super::{
     Inner, //
 };
 use crate::{
+    abi::hv::{
+        PartitionId,
+        VpIndex, //
+    },
     glue,
     hvcall::Hv, //
 };
 
 /// Tries a teardown step up to three times: a transient failure must not leave the partition
 /// (and its memory) behind in the hypervisor. Upstream tries once.
-fn teardown_step(id: u64, what: &str, mut op: impl FnMut() -> Result) {
+fn teardown_step(id: PartitionId, what: &str, mut op: impl FnMut() -> Result) {
     for attempt in 1..=3 {
         match op() {
             Ok(()) => return,
@@ -29,10 +33,10 @@ fn teardown_step(id: u64, what: &str, mut op: impl FnMut() -> Result) {
 }
 
 /// Tears partition `id` down: state pages, finalize, guest memory, deposits, delete.
-pub(super) fn teardown(hv: &Hv, id: u64, inner: &mut Inner) {
+pub(super) fn teardown(hv: &Hv, id: PartitionId, inner: &mut Inner) {
     for (idx, vp) in inner.vps.iter().enumerate() {
         if let Some(pages) = vp {
-            unmap_vp_pages(hv, id, idx as u32, pages);
+            unmap_vp_pages(hv, id, VpIndex(idx as u32), pages);
         }
     }
     // From here host changes to movable memory are the finalize's to take back: a chunk the

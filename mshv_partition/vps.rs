@@ -9,7 +9,11 @@ use kernel::{
 
 use super::Partition;
 use crate::{
-    abi::hv::vp_state_page,
+    abi::hv::{
+        vp_state_page,
+        PartitionId,
+        VpIndex, //
+    },
     abi::uapi::{
         limits::MAX_VPS,
         CreateVp, //
@@ -44,18 +48,19 @@ impl Partition {
         while inner.vps.len() <= idx {
             inner.vps.push(None, GFP_KERNEL_ACCOUNT)?;
         }
+        let index = VpIndex(args.vp_index);
         // No check that the partition is initialized: the hypervisor refuses, as upstream.
-        this.hv.create_vp(this.id, args.vp_index)?;
+        this.hv.create_vp(this.id, index)?;
         let mut pages = VpPages([None; 3]);
         let made = VP_PAGES
             .iter()
             .try_for_each(|&t| {
-                let pfn = this.hv.map_vp_state_page(this.id, args.vp_index, t)?;
+                let pfn = this.hv.map_vp_state_page(this.id, index, t)?;
                 pages.0[usize::from(t)] = Some(pfn);
                 Ok(())
             })
             .and_then(|()| {
-                let vp = Vp::new(this.into(), args.vp_index, pages)?;
+                let vp = Vp::new(this.into(), index, pages)?;
                 fd::install(c"mshv_vp", &crate::mshv_vp::VP_FOPS, vp)
             });
         match made {
@@ -66,8 +71,8 @@ impl Partition {
             }
             Err(e) => {
                 // The hypervisor keeps a VP until it is deleted; undo what was made.
-                unmap_vp_pages(&this.hv, this.id, args.vp_index, &pages);
-                let _ = this.hv.delete_vp(this.id, args.vp_index);
+                unmap_vp_pages(&this.hv, this.id, index, &pages);
+                let _ = this.hv.delete_vp(this.id, index);
                 Err(e)
             }
         }
@@ -75,7 +80,7 @@ impl Partition {
 }
 
 /// Unmaps the state pages of VP `vp` that are mapped.
-pub(super) fn unmap_vp_pages(hv: &Hv, id: u64, vp: u32, pages: &VpPages) {
+pub(super) fn unmap_vp_pages(hv: &Hv, id: PartitionId, vp: VpIndex, pages: &VpPages) {
     for (t, _) in pages.0.iter().enumerate().filter(|(_, p)| p.is_some()) {
         if let Err(e) = hv.unmap_vp_state_page(id, vp, t as u16) {
             pr_err!(

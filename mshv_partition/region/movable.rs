@@ -31,6 +31,8 @@ use kernel::{
 use crate::{
     abi::hv::{
         map_flags,
+        PageSize,
+        PartitionId,
         PAGES_PER_LARGE_PAGE, //
     },
     abi::uapi::MSHV_HV_PAGE_SIZE,
@@ -77,6 +79,15 @@ impl Chunk {
     fn large(self) -> bool {
         matches!(self, Chunk::Large | Chunk::LargeNoAccess)
     }
+
+    /// The size of the pages the hypervisor maps the chunk with.
+    fn page_size(self) -> PageSize {
+        if self.large() {
+            PageSize::Large
+        } else {
+            PageSize::Small
+        }
+    }
 }
 
 /// What the chunk mutex protects.
@@ -97,7 +108,7 @@ struct ChunkMap {
 pub(crate) struct Movable {
     hv: Arc<Hv>,
     /// The hypervisor's ID of the partition.
-    pt: u64,
+    pt: PartitionId,
     guest_pfn: u64,
     npages: u64,
     uaddr: u64,
@@ -133,7 +144,7 @@ impl MovableMem {
     /// (nothing stays mapped): the caller pins it instead.
     pub(crate) fn new(
         hv: &Arc<Hv>,
-        pt: u64,
+        pt: PartitionId,
         guest_pfn: u64,
         npages: u64,
         uaddr: u64,
@@ -493,7 +504,7 @@ impl Movable {
         }
         // At most one chunk (512 pages, one batch): the unmap does not yield, as an invalidation
         // that may not block requires.
-        hv.unmap_gpa_pages(self.pt, lo, n as u64, large)?;
+        hv.unmap_gpa_pages(self.pt, lo, n as u64, state.page_size())?;
         Ok(Chunk::Unmapped)
     }
 
@@ -527,7 +538,8 @@ impl Movable {
             } else {
                 hi - lo
             };
-            self.hv.unmap_gpa_pages(self.pt, lo, count, state.large())?;
+            self.hv
+                .unmap_gpa_pages(self.pt, lo, count, state.page_size())?;
             map.chunks[c..end].fill(Chunk::Unmapped);
             c = end;
             if c < n {
