@@ -4,8 +4,9 @@
 //!
 //! The eventfd side (the wait-queue entry, the poll table, the injection work item) is C, in
 //! `glue/irqfd.c`: it consumes the count in the wake callback and queues a work item, and
-//! the work item calls [`mshv_rs_irqfd_inject`] with the partition that owns the irqfd. This
-//! file is the only one that touches that C.
+//! the work item calls `mshv_rs_irqfd_inject` (in `mshv_partition/irqfd.rs`) with the partition
+//! that owns the irqfd. This file is the only one that calls that C; it knows nothing of the
+//! partition.
 
 use core::ptr::NonNull;
 
@@ -14,8 +15,6 @@ use kernel::{
     ffi::c_void,
     prelude::*, //
 };
-
-use crate::mshv_partition::Partition;
 
 mod ffi {
     use kernel::ffi::{
@@ -39,8 +38,9 @@ mod ffi {
 ///
 /// # Invariants
 ///
-/// `raw` was returned by `mshv_rs_irqfd_new` and is freed only by `drop`. Its owner is a
-/// [`Partition`] that drops every irqfd before it is itself freed.
+/// `raw` was returned by `mshv_rs_irqfd_new` and is freed only by `drop`. Its owner (the
+/// partition, which `mshv_rs_irqfd_inject` is called with) drops every irqfd before it is itself
+/// freed.
 pub(crate) struct Irqfd {
     raw: NonNull<c_void>,
     /// The GSI it raises (also known to the C side, which injects it).
@@ -64,12 +64,12 @@ impl Irqfd {
     ///
     /// # Safety
     ///
-    /// `owner` drops the irqfd before it is freed: the injection work item uses it until then.
-    pub(crate) unsafe fn new(fd: i32, owner: &Partition, gsi: u32) -> Result<Self> {
-        let owner: *const Partition = owner;
+    /// `owner` must be what `mshv_rs_irqfd_inject` and `mshv_rs_irqfd_hangup` take it for, and
+    /// drop the irqfd before it is freed: the injection work item uses it until then.
+    pub(crate) unsafe fn new(fd: i32, owner: *const c_void, gsi: u32) -> Result<Self> {
         // SAFETY: `mshv_rs_irqfd_new` takes any fd; `owner` outlives the irqfd (the caller's
-        // promise), as `mshv_rs_irqfd_inject` requires.
-        let raw = unsafe { ffi::mshv_rs_irqfd_new(fd, owner.cast(), gsi) };
+        // promise), as the callbacks require.
+        let raw = unsafe { ffi::mshv_rs_irqfd_new(fd, owner, gsi) };
         let raw = from_err_ptr(raw)?;
         // INVARIANT: `raw` came from `mshv_rs_irqfd_new`, and is not an error; the caller
         // promised the owner drops it first.
@@ -171,33 +171,4 @@ impl Drop for EventfdCtx {
         // took, put only here.
         unsafe { ffi::mshv_rs_eventfd_ctx_put(self.0) }
     }
-}
-
-/// Called by the injection work item of an irqfd whose eventfd was signalled.
-///
-/// # Safety
-///
-/// `owner` is the [`Partition`] an [`Irqfd`] was created for, and that irqfd is not yet freed.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn mshv_rs_irqfd_inject(owner: *const c_void, gsi: u32) {
-    // SAFETY: The caller passes a live irqfd's owner; a partition frees its irqfds (which waits
-    // for this work item) before it is freed itself. During the partition's `PinnedDrop`, which
-    // frees them first, this shared reference coexists with the drop's `Pin<&mut>`; neither
-    // writes the fields read here (`hv`, `id`, `routing`).
-    let pt = unsafe { &*owner.cast::<Partition>() };
-    pt.inject(gsi);
-}
-
-/// Called by the wake callback of an irqfd whose eventfd's last file was closed, in atomic
-/// context.
-///
-/// # Safety
-///
-/// As [`mshv_rs_irqfd_inject`].
-#[no_mangle]
-pub(crate) unsafe extern "C" fn mshv_rs_irqfd_hangup(owner: *const c_void) {
-    // SAFETY: As in `mshv_rs_irqfd_inject`: the irqfd, whose owner this is, is not yet freed
-    // (freeing it removes the wait entry first, under the lock this callback runs in).
-    let pt = unsafe { &*owner.cast::<Partition>() };
-    pt.irqfd_hung_up();
 }

@@ -2,11 +2,15 @@
 
 //! `MSHV_IRQFD` and what irqfds do for the partition: assign and deassign, inject the MSI a
 //! signalled irqfd's GSI is routed to, and signal the resamplefds of a level-triggered
-//! interrupt's EOI. The eventfd side is C-API glue ([`crate::glue::irqfd`]).
+//! interrupt's EOI. The eventfd side is C-API glue ([`crate::glue::irqfd`]); its two callbacks
+//! into the partition are here.
 
 use core::sync::atomic::Ordering;
 
-use kernel::prelude::*;
+use kernel::{
+    ffi::c_void,
+    prelude::*, //
+};
 
 use super::Partition;
 use crate::{
@@ -44,8 +48,10 @@ impl Partition {
         }
         // Upstream's order: the eventfd, then the resamplefd, then whether the eventfd is in
         // use, then whether the GSI is level-triggered.
-        // SAFETY: The partition drops its irqfds first thing in its `PinnedDrop`.
-        let mut irqfd = unsafe { Irqfd::new(a.fd, self, a.gsi)? };
+        let owner: *const Self = self;
+        // SAFETY: The partition drops its irqfds first thing in its `PinnedDrop`, and the
+        // callbacks below take the owner for a `Partition`.
+        let mut irqfd = unsafe { Irqfd::new(a.fd, owner.cast(), a.gsi)? };
         if a.flags & uapi::irqfd::RESAMPLE != 0 {
             irqfd.set_resample(EventfdCtx::get(a.resamplefd)?);
         }
@@ -139,4 +145,33 @@ impl Partition {
             pr_debug!("partition {}: gsi {gsi}: assert failed: {e:?}\n", self.id);
         }
     }
+}
+
+/// Called by the injection work item of an irqfd whose eventfd was signalled.
+///
+/// # Safety
+///
+/// `owner` is the [`Partition`] an [`Irqfd`] was created for, and that irqfd is not yet freed.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn mshv_rs_irqfd_inject(owner: *const c_void, gsi: u32) {
+    // SAFETY: The caller passes a live irqfd's owner; a partition frees its irqfds (which waits
+    // for this work item) before it is freed itself. During the partition's `PinnedDrop`, which
+    // frees them first, this shared reference coexists with the drop's `Pin<&mut>`; neither
+    // writes the fields read here (`hv`, `id`, `routing`).
+    let pt = unsafe { &*owner.cast::<Partition>() };
+    pt.inject(gsi);
+}
+
+/// Called by the wake callback of an irqfd whose eventfd's last file was closed, in atomic
+/// context.
+///
+/// # Safety
+///
+/// As [`mshv_rs_irqfd_inject`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn mshv_rs_irqfd_hangup(owner: *const c_void) {
+    // SAFETY: As in `mshv_rs_irqfd_inject`: the irqfd, whose owner this is, is not yet freed
+    // (freeing it removes the wait entry first, under the lock this callback runs in).
+    let pt = unsafe { &*owner.cast::<Partition>() };
+    pt.irqfd_hung_up();
 }
