@@ -202,7 +202,7 @@ impl Vp {
                 continue;
             }
             st.clear_suspend = true;
-            if self.handle_intercept(&self.msg_page.read())? {
+            if self.handle_intercept()? {
                 continue;
             }
             st.pending = true;

@@ -18,8 +18,7 @@ use crate::{
             Decoded,
             InterceptHeader,
             IoPortIntercept,
-            MemoryIntercept,
-            Message, //
+            MemoryIntercept, //
         },
         reg,
         regpage::{
@@ -47,14 +46,14 @@ struct Write {
 }
 
 impl Vp {
-    /// Handles the intercept `m` in the kernel where it can: the EOI of a level-triggered
-    /// interrupt an irqfd resamples (its resamplefd is signalled), a fault on movable memory
-    /// (faulted in, the guest none the wiser; one that keeps coming back ends, like any loop
-    /// here, with a signal) and a write an ioeventfd matches (RIP moves in the register page).
-    /// Whether it did: if not, the message is userspace's.
-    pub(super) fn handle_intercept(&self, m: &Message) -> Result<bool> {
+    /// Handles the intercept waiting in the message page in the kernel where it can: the EOI of
+    /// a level-triggered interrupt an irqfd resamples (its resamplefd is signalled), a fault on
+    /// movable memory (faulted in, the guest none the wiser; one that keeps coming back ends,
+    /// like any loop here, with a signal) and a write an ioeventfd matches (RIP moves in the
+    /// register page). Whether it did: if not, the message is userspace's.
+    pub(super) fn handle_intercept(&self) -> Result<bool> {
         let pt = &self.partition;
-        match m.decode() {
+        match self.msg_page.decode() {
             Decoded::ApicEoi(eoi) => pt.notify_eoi(self.index, eoi.interrupt_vector),
             Decoded::Memory { m, .. } => {
                 let gfn = m.guest_physical_address >> 12;

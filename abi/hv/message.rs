@@ -65,18 +65,38 @@ impl Message {
     }
 
     /// What the message is, for the message types the driver handles itself.
+    #[cfg_attr(not(CONFIG_KUNIT = "y"), expect(dead_code))]
     pub(crate) fn decode(&self) -> Decoded {
-        match self.header.message_type {
-            msg::X64_IO_PORT_INTERCEPT => self.payload().map_or(Decoded::Other, Decoded::IoPort),
-            msg::GPA_INTERCEPT | msg::UNMAPPED_GPA => {
-                self.payload().map_or(Decoded::Other, |m| Decoded::Memory {
-                    unmapped: self.header.message_type == msg::UNMAPPED_GPA,
+        decode(self.header.message_type, self)
+    }
+}
+
+/// Where a message's payload is read from: a message already copied, or the page itself.
+trait PayloadRead {
+    /// The payload as a `P`.
+    fn payload_as<P: FromBytes>(&self) -> Option<P>;
+}
+
+impl PayloadRead for Message {
+    fn payload_as<P: FromBytes>(&self) -> Option<P> {
+        self.payload()
+    }
+}
+
+/// The message of type `message_type` decoded, its payload read from `src`: only the bytes of
+/// the payload type the message type names.
+fn decode(message_type: u32, src: &impl PayloadRead) -> Decoded {
+    match message_type {
+        msg::X64_IO_PORT_INTERCEPT => src.payload_as().map_or(Decoded::Other, Decoded::IoPort),
+        msg::GPA_INTERCEPT | msg::UNMAPPED_GPA => {
+            src.payload_as()
+                .map_or(Decoded::Other, |m| Decoded::Memory {
+                    unmapped: message_type == msg::UNMAPPED_GPA,
                     m,
                 })
-            }
-            msg::X64_APIC_EOI => self.payload().map_or(Decoded::Other, Decoded::ApicEoi),
-            _ => Decoded::Other,
         }
+        msg::X64_APIC_EOI => src.payload_as().map_or(Decoded::Other, Decoded::ApicEoi),
+        _ => Decoded::Other,
     }
 }
 
@@ -298,6 +318,19 @@ impl MessagePage {
         Self { ptr: page.cast() }
     }
 
+    /// The type of the message in the page.
+    pub(crate) fn message_type(&self) -> u32 {
+        // SAFETY: By the type invariant the page is mapped, aligned and holds a `Message`,
+        // whose first field is the `u32` type.
+        unsafe { core::ptr::addr_of!((*self.ptr.as_ptr()).header.message_type).read_volatile() }
+    }
+
+    /// The message in the page decoded, reading only the header and the payload its type
+    /// names (the exit path reads the whole message only when it goes to userspace).
+    pub(crate) fn decode(&self) -> Decoded {
+        decode(self.message_type(), self)
+    }
+
     /// The message in the page.
     pub(crate) fn read(&self) -> Message {
         // SAFETY: By the type invariant the page is mapped, aligned and large enough for a
@@ -310,5 +343,23 @@ impl MessagePage {
     pub(crate) fn write(&self, m: &Message) {
         // SAFETY: As in `read`.
         unsafe { self.ptr.as_ptr().write_volatile(*m) }
+    }
+}
+
+impl PayloadRead for MessagePage {
+    fn payload_as<P: FromBytes>(&self) -> Option<P> {
+        // A payload type that does not fit the payload, or would be misaligned there, is not
+        // one.
+        if size_of::<P>() > size_of::<[u64; PAYLOAD_QWORDS]>() || align_of::<P>() > 8 {
+            return None;
+        }
+        // SAFETY: By the type invariant the page is mapped and holds a `Message`, whose payload
+        // is 8-byte aligned and `size_of::<P>()` or more bytes long (checked above); any bit
+        // pattern is a `P` (`FromBytes`).
+        Some(unsafe {
+            core::ptr::addr_of!((*self.ptr.as_ptr()).payload)
+                .cast::<P>()
+                .read_volatile()
+        })
     }
 }
