@@ -58,46 +58,6 @@ impl Message {
         m.header.payload_size = u8::try_from(n).unwrap_or(u8::MAX);
         m
     }
-
-    /// The payload as a `P`, whatever the message type says: callers look at the type first.
-    pub(crate) fn payload<P: FromBytes>(&self) -> Option<P> {
-        P::from_bytes_copy_prefix(self.payload.as_bytes()).map(|(p, _)| p)
-    }
-
-    /// What the message is, for the message types the driver handles itself.
-    #[cfg_attr(not(CONFIG_KUNIT = "y"), expect(dead_code))]
-    pub(crate) fn decode(&self) -> Decoded {
-        decode(self.header.message_type, self)
-    }
-}
-
-/// Where a message's payload is read from: a message already copied, or the page itself.
-trait PayloadRead {
-    /// The payload as a `P`.
-    fn payload_as<P: FromBytes>(&self) -> Option<P>;
-}
-
-impl PayloadRead for Message {
-    fn payload_as<P: FromBytes>(&self) -> Option<P> {
-        self.payload()
-    }
-}
-
-/// The message of type `message_type` decoded, its payload read from `src`: only the bytes of
-/// the payload type the message type names.
-fn decode(message_type: u32, src: &impl PayloadRead) -> Decoded {
-    match message_type {
-        msg::X64_IO_PORT_INTERCEPT => src.payload_as().map_or(Decoded::Other, Decoded::IoPort),
-        msg::GPA_INTERCEPT | msg::UNMAPPED_GPA => {
-            src.payload_as()
-                .map_or(Decoded::Other, |m| Decoded::Memory {
-                    unmapped: message_type == msg::UNMAPPED_GPA,
-                    m,
-                })
-        }
-        msg::X64_APIC_EOI => src.payload_as().map_or(Decoded::Other, Decoded::ApicEoi),
-        _ => Decoded::Other,
-    }
 }
 
 /// A message by its type, with its payload.
@@ -328,7 +288,18 @@ impl MessagePage {
     /// The message in the page decoded, reading only the header and the payload its type
     /// names (the exit path reads the whole message only when it goes to userspace).
     pub(crate) fn decode(&self) -> Decoded {
-        decode(self.message_type(), self)
+        let message_type = self.message_type();
+        match message_type {
+            msg::X64_IO_PORT_INTERCEPT => self.payload().map_or(Decoded::Other, Decoded::IoPort),
+            msg::GPA_INTERCEPT | msg::UNMAPPED_GPA => {
+                self.payload().map_or(Decoded::Other, |m| Decoded::Memory {
+                    unmapped: message_type == msg::UNMAPPED_GPA,
+                    m,
+                })
+            }
+            msg::X64_APIC_EOI => self.payload().map_or(Decoded::Other, Decoded::ApicEoi),
+            _ => Decoded::Other,
+        }
     }
 
     /// The message in the page.
@@ -339,15 +310,17 @@ impl MessagePage {
     }
 
     /// Writes `m` into the page (the simulator's side of the ABI).
-    #[cfg_attr(not(mshv_sim), expect(dead_code))]
+    #[cfg_attr(not(any(mshv_sim, CONFIG_KUNIT = "y")), expect(dead_code))]
     pub(crate) fn write(&self, m: &Message) {
         // SAFETY: As in `read`.
         unsafe { self.ptr.as_ptr().write_volatile(*m) }
     }
-}
 
-impl PayloadRead for MessagePage {
-    fn payload_as<P: FromBytes>(&self) -> Option<P> {
+    /// The payload of the message in the page as a `P`, whatever the type says: [`decode`]
+    /// looks at the type first.
+    ///
+    /// [`decode`]: MessagePage::decode
+    fn payload<P: FromBytes>(&self) -> Option<P> {
         // A payload type that does not fit the payload, or would be misaligned there, is not
         // one.
         if size_of::<P>() > size_of::<[u64; PAYLOAD_QWORDS]>() || align_of::<P>() > 8 {

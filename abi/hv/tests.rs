@@ -294,21 +294,25 @@ mod t {
     }
 
     #[test]
-    fn messages_round_trip_through_their_types() {
+    fn messages_round_trip_through_their_types() -> Result {
         let eoi = message::ApicEoi {
             vp_index: 3,
             interrupt_vector: 0x51,
         };
         let m = message::Message::new(msg::X64_APIC_EOI, &eoi);
         assert_eq!(m.header.payload_size, 8);
-        match m.decode() {
+        // Through a page, as the simulator writes it and the driver reads it.
+        let page = crate::glue::alloc_zeroed_page()?;
+        // SAFETY: The page was just allocated, is page-aligned and stays mapped (and nothing
+        // else writes it) until it is dropped at the end of this test, after the accessor.
+        let mp = unsafe { message::MessagePage::new(crate::glue::page_address(&page)) };
+        mp.write(&m);
+        match mp.decode() {
             message::Decoded::ApicEoi(e) => assert_eq!((e.vp_index, e.interrupt_vector), (3, 0x51)),
             _ => panic!("not an EOI"),
         }
-        assert!(matches!(
-            message::Message::new(msg::X64_HALT, &eoi).decode(),
-            message::Decoded::Other
-        ));
+        mp.write(&message::Message::new(msg::X64_HALT, &eoi));
+        assert!(matches!(mp.decode(), message::Decoded::Other));
         let seg = message::SegmentRegister {
             base: 0xffff_0000,
             limit: 0xffff,
@@ -319,5 +323,6 @@ mod t {
             message::SegmentRegister::from(HvRegisterValue::from(seg)),
             seg
         );
+        Ok(())
     }
 }
