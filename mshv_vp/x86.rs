@@ -11,6 +11,11 @@
 
 use kernel::prelude::*;
 
+use crate::abi::hv::message::{
+    execution_state as exec,
+    SegmentRegister, //
+};
+
 /// How the guest's code segment runs: the default operand and address sizes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Mode {
@@ -24,13 +29,13 @@ pub(crate) enum Mode {
 
 impl Mode {
     /// The mode of an intercepted VP, from the intercept message header's execution state
-    /// (`cr0_pe` bit 2, `efer_lma` bit 4) and its CS attributes (L bit 13, D bit 14).
+    /// (`cr0_pe`, `efer_lma`) and its CS attributes (the L and D bits).
     pub(crate) fn of(execution_state: u16, cs_attributes: u16) -> Self {
-        let protected = execution_state & (1 << 2) != 0;
-        let long = execution_state & (1 << 4) != 0;
-        if long && cs_attributes & (1 << 13) != 0 {
+        let protected = execution_state & exec::CR0_PE != 0;
+        let long = execution_state & exec::EFER_LMA != 0;
+        if long && cs_attributes & SegmentRegister::LONG != 0 {
             Mode::Bits64
-        } else if protected && cs_attributes & (1 << 14) != 0 {
+        } else if protected && cs_attributes & SegmentRegister::DEFAULT_BIG != 0 {
             Mode::Bits32
         } else {
             Mode::Bits16
