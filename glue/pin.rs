@@ -16,6 +16,7 @@ use crate::abi::{
 
 /// Pages pinned per `pin_user_pages_fast` call (256 MiB), bounding each step's work.
 const PIN_BATCH: usize = 65536;
+
 /// What the pinned pages are for.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Access {
