@@ -16,6 +16,7 @@ pub(crate) mod irqfd;
 pub(crate) mod notifier;
 pub(crate) mod pin;
 pub(crate) mod platform;
+pub(crate) mod synic;
 
 mod raw {
     use kernel::ffi::{
@@ -30,6 +31,7 @@ mod raw {
         pub(super) fn mshv_rs_virt_to_phys(addr: *const c_void) -> u64;
         pub(super) fn mshv_rs_phys_to_virt(pa: u64) -> *mut c_void;
         pub(super) fn mshv_rs_pfn_valid(pfn: u64) -> bool;
+        pub(super) fn mshv_rs_is_kdump_kernel() -> bool;
         // `struct page` is passed as `void *`: its Rust binding is not FFI-safe (a zero-sized
         // member).
         pub(super) fn mshv_rs_page_to_pfn(page: *mut c_void) -> u64;
@@ -411,6 +413,12 @@ pub(crate) fn alloc_block_of_8(charge: Charge) -> Result<[u64; 8]> {
 pub(crate) fn touch_nmi_watchdog() {
     // SAFETY: Always allowed.
     unsafe { raw::mshv_rs_touch_nmi_watchdog() };
+}
+
+/// Whether this is a kdump (crash capture) kernel, where no guest is to run.
+pub(crate) fn is_kdump_kernel() -> bool {
+    // SAFETY: A plain query of kernel state.
+    unsafe { raw::mshv_rs_is_kdump_kernel() }
 }
 
 /// Whether the kernel set up Hyper-V (hypercall MSR, guest OS ID): exported by `hv_common.c`.

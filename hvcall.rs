@@ -36,6 +36,7 @@ use crate::{
         HV_PARTITION_ID_SELF, //
     },
     hvcall::leaf::Leaf,
+    mshv_host::Host,
 };
 
 pub(crate) mod calls;
@@ -106,6 +107,8 @@ pub(crate) struct Hv {
     leaf: Leaf,
     /// The pages deposited, by pool: what the hypervisor hands back is checked against it.
     ledger: Pin<KBox<Ledger>>,
+    /// What module init found out about the host.
+    host: Host,
 }
 
 impl Hv {
@@ -125,7 +128,28 @@ impl Hv {
             cpus,
             leaf: Leaf::new()?,
             ledger: KBox::pin_init(Ledger::new(), GFP_KERNEL)?,
+            host: Host::ASSUMED,
         })
+    }
+
+    /// The host module init probed ([`Host::ASSUMED`] until then).
+    pub(crate) fn host(&self) -> &Host {
+        &self.host
+    }
+
+    /// Records what module init found out about the host, before the handle is shared.
+    pub(crate) fn set_host(&mut self, host: Host) {
+        self.host = host;
+    }
+
+    /// CPUID `leaf`, as the hypervisor presents it (see [`Leaf::cpuid`]).
+    pub(crate) fn cpuid(&self, leaf: u32) -> core::arch::x86_64::CpuidResult {
+        self.leaf.cpuid(leaf)
+    }
+
+    /// The leaf below this handle: SynIC MSRs and the interrupt hook go through it too.
+    pub(crate) fn synic_leaf(&self) -> &Leaf {
+        &self.leaf
     }
 
     /// The leaf below this handle (the simulator build reaches the simulator through it).

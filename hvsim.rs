@@ -53,7 +53,9 @@ mod cpu;
 pub(crate) mod debugfs;
 mod gpa;
 mod handlers;
+pub(crate) mod host;
 mod objects;
+mod synic;
 
 pub(crate) use objects::{
     Partition,
@@ -101,6 +103,22 @@ pub(crate) struct SimState {
     /// A hostile hypervisor's lies, armed by a test: the next withdraw returns this PFN as its
     /// first page (the pool keeps its own), the next state page mapped is this PFN.
     forged: Forged,
+    /// The host this simulator is (root or L1VH, which scheduler).
+    host: host::Host,
+    /// Messages for the parent the calls made, posted to the SynIC when the call returns.
+    outbox: KVec<Signal>,
+    /// A VP became runnable under the hypervisor's scheduler: the runner is to run.
+    wake_runner: bool,
+}
+
+/// A message for the parent partition.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Signal {
+    /// Root scheduler: VP `vp` of partition `pt` is ready to be dispatched again.
+    Ready { pt: u64, vp: u32 },
+    /// Hypervisor scheduler: VP `vp` of partition `pt` stopped on an intercept, whose message
+    /// is in its intercept message page.
+    Intercept { pt: u64, vp: u32 },
 }
 
 /// PFNs the simulator hands back instead of its own, once each (debugfs `forge`): what a
@@ -116,6 +134,12 @@ pub(crate) struct Forged {
 pub(crate) struct HvSim {
     #[pin]
     st: SpinLock<SimState>,
+    /// The parent's SynIC; its lock nests inside `st`'s, never around it.
+    #[pin]
+    synic: synic::Synic,
+    /// Runs the VPs the hypervisor's scheduler has resumed (made by [`HvSim::start`]).
+    #[pin]
+    runner: SpinLock<Option<glue::synic::Work>>,
 }
 
 /// What a test learns about a partition.
@@ -131,9 +155,12 @@ pub(crate) struct PartitionInfo {
 }
 
 impl HvSim {
-    /// A simulated hypervisor with no partitions and an empty root pool.
-    pub(crate) fn new() -> impl PinInit<Self> {
-        pin_init!(Self {
+    /// A simulated hypervisor with no partitions and an empty root pool, as the host the
+    /// module parameters describe.
+    pub(crate) fn new() -> Result<impl PinInit<Self>> {
+        let host = host::Host::from_params();
+        let synic = synic::Synic::new(host.is_root())?;
+        Ok(pin_init!(Self {
             st <- new_spinlock!(SimState {
                 partitions: KVec::new(),
                 root: Pool::default(),
@@ -146,8 +173,92 @@ impl HvSim {
                     withdraw: None,
                     state_page: None,
                 },
+                host,
+                outbox: KVec::new(),
+                wake_runner: false,
             }, "mshv_sim"),
-        })
+            synic <- synic,
+            runner <- new_spinlock!(None, "mshv_sim_runner"),
+        }))
+    }
+
+    /// Makes the VP runner, once the simulator is in its place.
+    pub(crate) fn start(self: Pin<&Self>) -> Result {
+        let me = core::ptr::from_ref(&*self).cast::<core::ffi::c_void>();
+        // SAFETY: The simulator is pinned and drops the runner (waiting for it) first.
+        let w = unsafe { glue::synic::Work::new(run_vps, me)? };
+        *self.runner.lock() = Some(w);
+        Ok(())
+    }
+
+    /// Reads SynIC MSR `msr` of `cpu`.
+    pub(crate) fn rdmsr(&self, cpu: u32, msr: u32) -> u64 {
+        self.synic.rdmsr(cpu, msr)
+    }
+
+    /// Writes SynIC MSR `msr` of `cpu`.
+    pub(crate) fn wrmsr(&self, cpu: u32, msr: u32, value: u64) {
+        self.synic.wrmsr(cpu, msr, value)
+    }
+
+    /// Hooks the parent's SynIC handler (`None` unhooks it).
+    pub(crate) fn set_isr(&self, isr: Option<unsafe extern "C" fn()>) {
+        self.synic.set_isr(isr)
+    }
+
+    /// Posts `m` to SINT0 of this CPU, whatever it says (debugfs `synic`).
+    pub(crate) fn post_forged(&self, m: &crate::abi::hv::message::Message) {
+        let cpu = glue::synic::this_cpu();
+        self.synic
+            .post(cpu, crate::abi::hv::synic::sint::INTERCEPTION, m);
+    }
+
+    /// SynIC messages delivered, and dropped for a full queue.
+    pub(crate) fn synic_counts(&self) -> (u64, u64) {
+        self.synic.counts()
+    }
+
+    /// Posts the messages the last call left in the outbox, to this CPU (where the parent's
+    /// call ran), and wakes the runner if a VP became runnable.
+    fn post_signals(&self, st: &mut SimState) {
+        if core::mem::take(&mut st.wake_runner) {
+            if let Some(w) = &*self.runner.lock() {
+                w.queue();
+            }
+        }
+        if st.outbox.is_empty() {
+            return;
+        }
+        let cpu = glue::synic::this_cpu();
+        for signal in st.outbox.drain_all() {
+            match signal {
+                Signal::Ready { pt, vp } => self.synic.signal_vp(cpu, pt, vp),
+                Signal::Intercept { pt, vp } => self.synic.intercept(cpu, pt, vp),
+            }
+        }
+    }
+
+    /// The runner: one time slice of each VP the hypervisor's scheduler has resumed, then again
+    /// while any is still runnable.
+    fn run_resumed(&self) {
+        let again = {
+            let mut st = self.st.lock();
+            let again = handlers::run_resumed(&mut st);
+            self.post_signals(&mut st);
+            again
+        };
+        if again {
+            glue::cond_resched();
+            if let Some(w) = &*self.runner.lock() {
+                w.queue();
+            }
+        }
+    }
+
+    /// CPUID `leaf` of the simulated host's CPU.
+    pub(crate) fn cpuid(&self, leaf: u32) -> core::arch::x86_64::CpuidResult {
+        let host = self.st.lock().host;
+        host.cpuid(leaf)
     }
 
     /// Handles a hypercall with memory input.
@@ -180,6 +291,7 @@ impl HvSim {
         let t = Instant::<Monotonic>::now();
         let mut st = self.st.lock();
         let r = st.dispatch(c, input, Some(output));
+        self.post_signals(&mut st);
         st.add_time(c.code(), t);
         r.raw()
     }
@@ -193,6 +305,7 @@ impl HvSim {
         let t = Instant::<Monotonic>::now();
         let mut st = self.st.lock();
         let r = st.dispatch(c, &input, None);
+        self.post_signals(&mut st);
         st.add_time(c.code(), t);
         r.raw()
     }
@@ -376,9 +489,23 @@ impl HvSim {
     }
 }
 
+/// The runner work item's function.
+///
+/// # Safety
+///
+/// `ctx` is the [`HvSim`] that made the work item, which drops it before it goes away.
+unsafe extern "C" fn run_vps(ctx: *const core::ffi::c_void) {
+    // SAFETY: The caller's guarantee.
+    let sim = unsafe { &*ctx.cast::<HvSim>() };
+    sim.run_resumed();
+}
+
 #[pinned_drop]
 impl PinnedDrop for HvSim {
     fn drop(self: Pin<&mut Self>) {
+        // The runner first: it uses everything else.
+        let runner = self.runner.lock().take();
+        drop(runner);
         /// Frees pages the simulator still holds; returns how many.
         fn free(pfns: &[u64]) -> usize {
             for &pfn in pfns {

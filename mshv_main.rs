@@ -69,7 +69,9 @@ mod hvcall;
 #[cfg(mshv_sim)]
 mod hvsim;
 mod mshv_caps;
+mod mshv_host;
 mod mshv_partition;
+mod mshv_synic;
 mod mshv_vp;
 
 /// The simulator's control files reach the driver through this, so the simulator imports no
@@ -95,6 +97,7 @@ impl hvsim::debugfs::Driver for hvcall::Hv {
     }
 }
 
+#[cfg(not(mshv_sim))]
 module! {
     type: MshvModule,
     name: "mshv",
@@ -103,45 +106,40 @@ module! {
     license: "GPL",
 }
 
-/// Where the module drives partitions from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Host {
-    /// A real parent partition of the Microsoft Hypervisor.
-    #[cfg_attr(mshv_sim, expect(dead_code))]
-    Hypervisor(glue::platform::Parent),
-    /// The simulated hypervisor of the test build.
-    #[cfg(mshv_sim)]
-    Simulator,
-}
-
-impl Host {
-    /// Finds the host, or refuses (`ENODEV`, one log line) where partitions cannot be created.
-    fn detect() -> Result<Self> {
-        #[cfg(mshv_sim)]
-        {
-            pr_info!("simulator build: running above the simulated hypervisor\n");
-            Ok(Host::Simulator)
-        }
-        #[cfg(not(mshv_sim))]
-        {
-            let parent = glue::platform::detect().inspect_err(|r| glue::platform::log_refusal(*r));
-            let parent = parent.map_err(|_| ENODEV)?;
-            // The hypervisor accepts hypercalls once the kernel registered its guest OS ID.
-            if !glue::hyperv_initialized() {
-                pr_err!("the kernel has not set up Hyper-V (CONFIG_HYPERV, guest OS ID): refusing to load\n");
-                return Err(ENODEV);
-            }
-            pr_info!("Microsoft Hypervisor {} partition\n", parent.name());
-            Ok(Host::Hypervisor(parent))
-        }
-    }
+// The simulator build takes the simulated host's shape as parameters; only the simulator reads
+// them (`hvsim/host.rs`), the driver finds out through CPUID and hypercalls as in production.
+#[cfg(mshv_sim)]
+module! {
+    type: MshvModule,
+    name: "mshv",
+    authors: ["mshv-rs developers"],
+    description: "/dev/mshv: Microsoft Hypervisor partitions for VMMs (simulator build)",
+    license: "GPL",
+    params: {
+        sim_host: u32 {
+            default: 0,
+            description: "Simulated host: 0 root (root scheduler), 1 root (core scheduler), 2 L1VH, 3 L1VH with the integrated scheduler",
+        },
+        sim_hv_build: u32 {
+            default: 27751,
+            description: "Simulated hypervisor build number (CPUID 0x40000002 EAX)",
+        },
+        sim_scheduler: u32 {
+            default: 0,
+            description: "Scheduler type the simulated root reports (0: the host's own)",
+        },
+        sim_no_vmm_caps: bool {
+            default: false,
+            description: "Simulate a hypervisor without the VMM capabilities property",
+        },
+    },
 }
 
 /// The module: `/dev/mshv` registered for as long as it is loaded.
 #[pin_data]
 struct MshvModule {
-    /// Where partitions are created.
-    _host: Host,
+    /// The SynIC on every CPU, and its interrupt handler.
+    _synic: mshv_synic::Synic,
     /// The simulator's controls in debugfs.
     #[cfg(mshv_sim)]
     _sim_debugfs: Pin<KBox<kernel::debugfs::Scope<Arc<hvcall::Hv>>>>,
@@ -153,13 +151,18 @@ struct MshvModule {
 
 impl kernel::InPlaceModule for MshvModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        #[cfg(mshv_sim)]
+        pr_info!("simulator build: running above the simulated hypervisor\n");
         // First: nothing is registered where the module refuses to load.
-        let host = Host::detect();
-        let hv = host.and_then(|_| Ok(Arc::new(hvcall::Hv::new()?, GFP_KERNEL)?));
+        let hv = hvcall::Hv::new().and_then(|mut hv| {
+            let host = mshv_host::Host::probe(&hv)?;
+            hv.set_host(host);
+            Ok(Arc::new(hv, GFP_KERNEL)?)
+        });
         // Fields are made in order; when one fails, those made before it are dropped, so a
         // failed registration also withdraws the published handle.
         try_pin_init!(Self {
-            _host: host?,
+            _synic: mshv_synic::Synic::new(hv.as_ref().map_err(|e| *e)?)?,
             #[cfg(mshv_sim)]
             _sim_debugfs: hvsim::debugfs::register(hv.as_ref().map_err(|e| *e)?)?,
             _hv: Published::new(hv?),

@@ -33,8 +33,11 @@ use crate::{
     abi::hv::{
         dispatch,
         message::MessagePage,
+        reg,
         regpage::RegisterPage,
         vp_state_page, //
+        HvRegisterAssoc,
+        HvRegisterValue,
         VpIndex,
     },
     abi::uapi,
@@ -46,6 +49,7 @@ use crate::{
             FileOps, //
         },
     },
+    mshv_host::Scheduler,
     mshv_partition::{
         passthru::{
             self,
@@ -53,6 +57,12 @@ use crate::{
         },
         Partition,
         VpPages, //
+    },
+    mshv_synic::{
+        Kick,
+        Kickable,
+        INTERCEPTED,
+        SIGNALLED, //
     },
 };
 
@@ -68,6 +78,8 @@ struct RunState {
     clear_suspend: bool,
     /// A message was taken from the intercept page but not yet copied to userspace.
     pending: bool,
+    /// The hypervisor has the VP blocked: wait for its kick before dispatching it again.
+    blocked: bool,
 }
 
 /// A VP.
@@ -77,7 +89,9 @@ struct RunState {
 /// `msg_page` accesses the VP's intercept message page, `reg_page` (if any) its register page,
 /// and `pages` holds the PFNs of its state pages; the hypervisor keeps them mapped until the
 /// partition is torn down (after the last VP reference is gone). Both pages are accessed only
-/// under the run mutex, which also covers every dispatch of the VP.
+/// under the run mutex, which also covers every dispatch of the VP and, under the hypervisor's
+/// scheduler, every time it runs (from its resume to the kick of its intercept, after which it
+/// is suspended).
 #[pin_data]
 pub(crate) struct Vp {
     partition: Arc<Partition>,
@@ -85,6 +99,10 @@ pub(crate) struct Vp {
     pages: VpPages,
     msg_page: MessagePage,
     reg_page: Option<RegisterPage>,
+    /// Given by the SynIC handler when the hypervisor signals the VP.
+    kick: Arc<Kick>,
+    /// The handler knows the VP for as long as this lives.
+    _kickable: Kickable,
     #[pin]
     run: Mutex<RunState>,
 }
@@ -106,6 +124,8 @@ impl Vp {
             .and_then(glue::pfn_address)
             // SAFETY: As above.
             .map(|p| unsafe { RegisterPage::new(p) });
+        let kick = Kick::new()?;
+        let kickable = Kickable::new(partition.id, index, kick.clone())?;
         // INVARIANT: The accessors are of the pages just mapped, used under the run mutex.
         Arc::pin_init(
             pin_init!(Vp {
@@ -114,9 +134,12 @@ impl Vp {
                 pages,
                 msg_page,
                 reg_page,
+                kick,
+                _kickable: kickable,
                 run <- new_mutex!(RunState {
                     clear_suspend: false,
                     pending: false,
+                    blocked: false,
                 }, "mshv_vp_run"),
             }),
             GFP_KERNEL_ACCOUNT,
@@ -155,7 +178,11 @@ impl Vp {
     fn run(&self, mut writer: UserSliceWriter) -> Result {
         let mut st = glue::lock_killable(&self.run)?;
         if !st.pending {
-            if let Err(e) = self.dispatch_to_intercept(&mut st) {
+            let ran = match self.partition.hv.host().scheduler {
+                Scheduler::Root => self.dispatch_to_intercept(&mut st),
+                _ => self.resume_to_intercept(&mut st),
+            };
+            if let Err(e) = ran {
                 // A RIP moved in the register page (past a write an ioeventfd completed),
                 // which only a dispatch would take: the VMM may read or set RIP by hypercall
                 // next, so the hypervisor must have it first. If that fails it stays dirty in
@@ -181,8 +208,18 @@ impl Vp {
     /// Dispatches the VP until the hypervisor reports an intercept the kernel does not handle,
     /// which is then pending in the message page. `EINTR` at a signal, looked at before every
     /// dispatch: a guest that loops on writes the kernel completes never leaves this otherwise.
+    ///
+    /// A VP the hypervisor reports blocked (a guest in `hlt`) is not dispatched again until the
+    /// hypervisor signals it (its kick) or the register page lists an interrupt to inject; one
+    /// blocked on its explicit suspend (every VP starts so) has the suspend cleared first, as
+    /// upstream does. The wait is interruptible, and a VP left blocked by `EINTR` waits again at
+    /// the next call.
     fn dispatch_to_intercept(&self, st: &mut RunState) -> Result {
         let pt = &self.partition;
+        if st.blocked {
+            self.wait_for_kick()?;
+            st.blocked = false;
+        }
         loop {
             if kernel::current!().signal_pending() {
                 return Err(EINTR);
@@ -190,24 +227,117 @@ impl Vp {
             // Let others run between dispatches: a time slice may have ended, or the guest may
             // be in a loop of intercepts handled here.
             glue::cond_resched();
-            let flags = if st.clear_suspend {
-                dispatch::FLAG_CLEAR_INTERCEPT_SUSPEND
-            } else {
-                0
-            };
+            let mut flags = 0;
+            if st.clear_suspend {
+                flags |= dispatch::FLAG_CLEAR_INTERCEPT_SUSPEND;
+            }
+            if self.interrupt_listed() {
+                flags |= dispatch::FLAG_SCAN_INTERRUPT_INJECTION;
+            }
             let (state, event) = pt.hv.dispatch_vp(pt.id, self.index, flags)?;
             st.clear_suspend = false;
-            if state != dispatch::STATE_READY || event != dispatch::EVENT_INTERCEPT {
+            match (state, event) {
+                (dispatch::STATE_BLOCKED, dispatch::EVENT_SUSPEND) => {
+                    self.clear_explicit_suspend()?;
+                    st.blocked = true;
+                    self.wait_for_kick()?;
+                    st.blocked = false;
+                }
+                (dispatch::STATE_BLOCKED, _) => {
+                    st.blocked = true;
+                    self.wait_for_kick()?;
+                    st.blocked = false;
+                }
+                (_, dispatch::EVENT_INTERCEPT) => {
+                    st.clear_suspend = true;
+                    if self.handle_intercept()? {
+                        continue;
+                    }
+                    st.pending = true;
+                    return Ok(());
+                }
                 // The time slice ended without an intercept: go on.
-                continue;
+                _ => {}
             }
-            st.clear_suspend = true;
+        }
+    }
+
+    /// Under the hypervisor's scheduler: resumes the VP and waits for the hypervisor to report
+    /// an intercept (an opaque intercept message on SINT0, which kicks the VP), until one the
+    /// kernel does not handle, which is then pending in the message page. At a signal the VP is
+    /// suspended; if an intercept arrived meanwhile (the intercept suspend is set) its message is
+    /// in flight and is waited for, so `EINTR` never loses one (upstream's way).
+    fn resume_to_intercept(&self, st: &mut RunState) -> Result {
+        let pt = &self.partition;
+        loop {
+            if kernel::current!().signal_pending() {
+                return Err(EINTR);
+            }
+            // Intercept suspend first, then explicit suspend, in one call: the hypervisor clears
+            // them in order, and the other order could clear an intercept suspend that arrived
+            // after the explicit one was released.
+            let resume = [
+                HvRegisterAssoc {
+                    name: reg::INTERCEPT_SUSPEND,
+                    ..Default::default()
+                },
+                HvRegisterAssoc {
+                    name: reg::EXPLICIT_SUSPEND,
+                    ..Default::default()
+                },
+            ];
+            pt.hv.set_vp_registers(pt.id, self.index, &resume)?;
+            if self.kick.wait(INTERCEPTED, || false).is_err() {
+                if !self.suspend_for_signal()? {
+                    return Err(EINTR);
+                }
+                self.kick.wait_uninterruptible(INTERCEPTED);
+            }
             if self.handle_intercept()? {
                 continue;
             }
             st.pending = true;
             return Ok(());
         }
+    }
+
+    /// Suspends the VP explicitly (a signal interrupted the wait for its intercept); says
+    /// whether an intercept's message is in flight (the intercept suspend is set).
+    fn suspend_for_signal(&self) -> Result<bool> {
+        let pt = &self.partition;
+        let suspend = [HvRegisterAssoc {
+            name: reg::EXPLICIT_SUSPEND,
+            value: HvRegisterValue { low: 1, high: 0 },
+            ..Default::default()
+        }];
+        pt.hv.set_vp_registers(pt.id, self.index, &suspend)?;
+        let mut is = [HvRegisterValue::default()];
+        pt.hv
+            .get_vp_registers(pt.id, self.index, &[reg::INTERCEPT_SUSPEND], &mut is)?;
+        Ok(is[0].low & 1 != 0)
+    }
+
+    /// Waits until the hypervisor signals the VP or an interrupt is listed for it.
+    fn wait_for_kick(&self) -> Result {
+        self.kick.wait(SIGNALLED, || self.interrupt_listed())
+    }
+
+    /// Whether the register page lists interrupt vectors to inject.
+    fn interrupt_listed(&self) -> bool {
+        self.reg_page
+            .as_ref()
+            .is_some_and(|p| p.interrupt_vectors() != 0)
+    }
+
+    /// Clears the VP's explicit suspend (`HV_REGISTER_EXPLICIT_SUSPEND`): the driver never sets
+    /// it, so a VP found suspended is one that has not run yet.
+    fn clear_explicit_suspend(&self) -> Result {
+        let pt = &self.partition;
+        let regs = [HvRegisterAssoc {
+            name: reg::EXPLICIT_SUSPEND,
+            ..Default::default()
+        }];
+        pt.hv.set_vp_registers(pt.id, self.index, &regs)
     }
 
     /// `mmap` of the VP fd: the state pages, one per page offset (`MSHV_VP_MMAP_OFFSET_*`), each

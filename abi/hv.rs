@@ -52,6 +52,7 @@ pub(crate) mod code {
     pub(crate) const GET_VP_STATE: u16 = 0x00e3;
     pub(crate) const SET_VP_STATE: u16 = 0x00e4;
     pub(crate) const GET_VP_CPUID_VALUES: u16 = 0x00f4;
+    pub(crate) const GET_SYSTEM_PROPERTY: u16 = 0x007b;
 }
 
 /// `HV_STATUS` values.
@@ -140,8 +141,12 @@ pub(crate) mod partition_flags {
 /// `HvCallDispatchVp` flags, states and events.
 pub(crate) mod dispatch {
     pub(crate) const FLAG_CLEAR_INTERCEPT_SUSPEND: u32 = 0x1;
+    /// The register page lists interrupt vectors to inject: the hypervisor scans it.
+    pub(crate) const FLAG_SCAN_INTERRUPT_INJECTION: u32 = 0x40;
     pub(crate) const STATE_BLOCKED: u32 = 1;
     pub(crate) const STATE_READY: u32 = 2;
+    /// `HV_VP_DISPATCH_EVENT_INVALID`: no event (a blocked VP that is not suspended).
+    pub(crate) const EVENT_NONE: u32 = 0;
     pub(crate) const EVENT_SUSPEND: u32 = 1;
     pub(crate) const EVENT_INTERCEPT: u32 = 2;
 }
@@ -158,6 +163,17 @@ pub(crate) mod msg {
     pub(crate) const UNRECOVERABLE_EXCEPTION: u32 = 0x8000_0021;
     /// The guest ended a level-triggered interrupt (`struct hv_x64_apic_eoi_message`).
     pub(crate) const X64_APIC_EOI: u32 = 0x8001_0004;
+    /// An intercept whose message is in the VP's intercept message page (SynIC, hypervisor
+    /// scheduler).
+    pub(crate) const OPAQUE_INTERCEPT: u32 = 0x8000_003f;
+    /// A SINT configured as an intercept was signalled (doorbells).
+    pub(crate) const SYNIC_SINT_INTERCEPT: u32 = 0x8000_0061;
+    /// An asynchronous hypercall completed.
+    pub(crate) const ASYNC_CALL_COMPLETION: u32 = 0x8000_0070;
+    /// Root scheduler: VPs of one partition to dispatch again (a VP set).
+    pub(crate) const SCHEDULER_VP_SIGNAL_BITSET: u32 = 0x8000_0100;
+    /// Root scheduler: (partition, VP) pairs to dispatch again.
+    pub(crate) const SCHEDULER_VP_SIGNAL_PAIR: u32 = 0x8000_0101;
     /// Bytes of a message (`struct hv_message`): a 16-byte header and 240 bytes of payload.
     pub(crate) const SIZE: usize = 256;
 }
@@ -227,6 +243,41 @@ pub(crate) mod property {
     pub(crate) const MAX_XSAVE_DATA_SIZE: u32 = 0x0006_0008;
     pub(crate) const PROCESSOR_FEATURES0: u32 = 0x0006_000a;
     pub(crate) const PROCESSOR_FEATURES1: u32 = 0x0006_000b;
+    /// Whether the integrated scheduler runs this L1VH partition's VPs (read with the `Ex`
+    /// call, a 64-bit value).
+    pub(crate) const INTEGRATED_SCHEDULER_ENABLED: u32 = 0x0002_0005;
+    /// The extended property of what the hypervisor lets the VMM do
+    /// (`struct hv_partition_property_vmm_capabilities`).
+    pub(crate) const VMM_CAPABILITIES: u32 = 0x0009_0007;
+}
+
+/// Bits of the first bank of the VMM capabilities (`struct
+/// hv_partition_property_vmm_capabilities`).
+pub(crate) mod vmm_caps {
+    pub(crate) const MAP_GPA_PRESERVE_ADJUSTABLE: u64 = 1 << 0;
+    pub(crate) const VMM_CAN_PROVIDE_OVERLAY_GPFN: u64 = 1 << 1;
+    pub(crate) const VP_AFFINITY_PROPERTY: u64 = 1 << 2;
+    pub(crate) const ASSIGNABLE_SYNTHETIC_PROC_FEATURES: u64 = 1 << 4;
+    pub(crate) const VMM_ENABLE_INTEGRATED_SCHEDULER: u64 = 1 << 6;
+    /// Banks the current layout has (`HV_PARTITION_VMM_CAPABILITIES_BANK_COUNT`).
+    pub(crate) const BANK_COUNT: u16 = 1;
+}
+
+/// System properties of `HvCallGetSystemProperty`.
+pub(crate) mod system_property {
+    pub(crate) const SCHEDULER_TYPE: u32 = 15;
+}
+
+/// Scheduler types (`enum hv_scheduler_type`): who decides when VPs run.
+pub(crate) mod scheduler {
+    /// The classic scheduler without SMT.
+    pub(crate) const LP: u32 = 1;
+    /// The classic scheduler with SMT.
+    pub(crate) const LP_SMT: u32 = 2;
+    /// The core scheduler.
+    pub(crate) const CORE_SMT: u32 = 3;
+    /// The root (or, on L1VH, the integrated) scheduler: the parent dispatches VPs.
+    pub(crate) const ROOT: u32 = 4;
 }
 
 /// Intercept types of `HvCallInstallIntercept`.
@@ -294,6 +345,7 @@ mod ids;
 mod input;
 pub(crate) mod message;
 pub(crate) mod regpage;
+pub(crate) mod synic;
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests;
 

@@ -3,6 +3,7 @@
  * Kernel APIs that are static inline or macros, wrapped for the Rust side
  * (glue.rs). No logic lives here.
  */
+#include <linux/crash_dump.h>
 #include <linux/irqflags.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
@@ -36,6 +37,11 @@ u64 mshv_rs_virt_to_phys(const void *addr)
 void *mshv_rs_phys_to_virt(u64 pa)
 {
 	return phys_to_virt(pa);
+}
+
+bool mshv_rs_is_kdump_kernel(void)
+{
+	return is_kdump_kernel();
 }
 
 bool mshv_rs_pfn_valid(u64 pfn)

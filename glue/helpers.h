@@ -16,6 +16,7 @@ void mshv_rs_local_irq_restore(unsigned long flags);
 u64 mshv_rs_virt_to_phys(const void *addr);
 void *mshv_rs_phys_to_virt(u64 pa);
 bool mshv_rs_pfn_valid(u64 pfn);
+bool mshv_rs_is_kdump_kernel(void);
 u64 mshv_rs_page_to_pfn(struct page *page);
 void mshv_rs_pages_to_pfns(struct page *const *pages, unsigned long n, u64 *pfns);
 struct page *mshv_rs_pfn_to_page(u64 pfn);
@@ -29,6 +30,34 @@ void mshv_rs_preempt_enable(void);
 unsigned int mshv_rs_folio_order(struct page *page);
 bool mshv_rs_access_ok(unsigned long addr, unsigned long size);
 bool mshv_rs_irqs_disabled(void);
+
+/* glue/synic.c: the SynIC's CPU hotplug state, page mappings, MSRs and vector. */
+int mshv_rs_cpuhp_setup(int (*online)(unsigned int), int (*offline)(unsigned int));
+void mshv_rs_cpuhp_remove(int state);
+void *mshv_rs_memremap_wb(u64 pa);
+void mshv_rs_memunmap(void *addr);
+unsigned int mshv_rs_this_cpu(void);
+void mshv_rs_synchronize_rcu(void);
+u64 mshv_rs_rdmsr(u32 msr);
+void mshv_rs_wrmsr(u32 msr, u64 value);
+void mshv_rs_set_isr(void (*isr)(void));
+bool mshv_rs_vmbus_exists(void);
+bool mshv_rs_recommend_aeoi(void);
+u8 mshv_rs_callback_vector(void);
+struct mshv_rs_irq_work;
+void mshv_rs_isr_hard(void);
+void mshv_rs_isr_init(void (*fn)(void));
+void mshv_rs_isr_flush_this_cpu(void);
+void mshv_rs_isr_sync(void);
+struct mshv_rs_irq_work *mshv_rs_irq_work_new(void (*fn)(const void *ctx), const void *ctx,
+					      bool hard);
+void mshv_rs_irq_work_queue_on(struct mshv_rs_irq_work *w, unsigned int cpu);
+void mshv_rs_irq_work_quiesce(struct mshv_rs_irq_work *w);
+void mshv_rs_irq_work_free(struct mshv_rs_irq_work *w);
+struct mshv_rs_work;
+struct mshv_rs_work *mshv_rs_work_new(void (*fn)(const void *ctx), const void *ctx);
+void mshv_rs_work_queue(struct mshv_rs_work *w);
+void mshv_rs_work_free(struct mshv_rs_work *w);
 
 /* glue/irqfd.c: an irqfd's eventfd wait entry and injection work. */
 struct mshv_rs_irqfd;

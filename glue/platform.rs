@@ -7,7 +7,8 @@
 //! the hypervisor-present bit (CPUID 1, ECX bit 31), the vendor "Microsoft Hv" (0x40000000),
 //! the interface "Hv#1" (0x40000001), and the partition privileges (0x40000003 EBX):
 //! CreatePartitions set and Isolation clear make a parent partition; CpuManagement tells the
-//! root from an L1VH partition.
+//! root from an L1VH partition. The leaves come from [`crate::hvcall::Hv::cpuid`]: the
+//! instruction in production, the simulated hypervisor's CPU in the simulator build.
 
 use core::arch::x86_64::CpuidResult;
 
@@ -22,7 +23,6 @@ pub(crate) enum Parent {
     L1vh,
 }
 
-#[cfg(not(mshv_sim))]
 impl Parent {
     /// A name for logs.
     pub(crate) fn name(self) -> &'static str {
@@ -58,6 +58,8 @@ mod leaf {
     pub(super) const VENDOR: u32 = 0x4000_0000;
     /// Interface signature in EAX.
     pub(super) const INTERFACE: u32 = 0x4000_0001;
+    /// The hypervisor version: EAX the build number.
+    pub(super) const VERSION: u32 = 0x4000_0002;
     /// Partition privileges: EAX low half, EBX high half of the privilege mask.
     pub(super) const FEATURES_HV: u32 = 0x4000_0003;
     /// EBX of [`FEATURES_HV`]: may create partitions.
@@ -102,14 +104,13 @@ pub(crate) fn classify(cpuid: impl Fn(u32) -> CpuidResult) -> Result<Parent, Ref
     }
 }
 
-/// Classifies the CPU this runs on.
-#[cfg(not(mshv_sim))]
-pub(crate) fn detect() -> Result<Parent, Refusal> {
-    classify(core::arch::x86_64::__cpuid)
+/// The hypervisor's build number, from the leaves `cpuid` returns (of a CPU [`classify`]
+/// accepted, so the version leaf exists).
+pub(crate) fn build(cpuid: impl Fn(u32) -> CpuidResult) -> u32 {
+    cpuid(leaf::VERSION).eax
 }
 
 /// Logs, in one line, why the module refuses to load.
-#[cfg(not(mshv_sim))]
 pub(crate) fn log_refusal(r: Refusal) {
     const SUFFIX: &str = "not a Microsoft Hypervisor root or L1VH partition; refusing to load";
     match r {

@@ -21,7 +21,10 @@ use crate::abi::hv::{
     InstallInterceptIn,
     PageSize,
     PartitionId,
+    PartitionPropertyExIn,
     PartitionPropertyIn,
+    SystemPropertyIn,
+    VmmCapabilities,
     HV_PAGE_SIZE,
     HV_PARTITION_ID_SELF,
     PAGES_PER_LARGE_PAGE, //
@@ -99,6 +102,35 @@ impl Hv {
             ..Default::default()
         };
         Ok(self.call_out::<_, u64>(code::GET_PARTITION_PROPERTY, &input)?)
+    }
+
+    /// `HvCallGetPartitionPropertyEx` of a 64-bit property.
+    pub(crate) fn get_partition_property_ex(&self, pt: PartitionId, property: u32) -> Result<u64> {
+        let input = PartitionPropertyExIn {
+            partition_id: pt.0,
+            property_code: property,
+            ..Default::default()
+        };
+        Ok(self.call_out::<_, u64>(code::GET_PARTITION_PROPERTY_EX, &input)?)
+    }
+
+    /// The caller's VMM capabilities (`HvCallGetPartitionPropertyEx`).
+    pub(crate) fn vmm_capabilities(&self) -> Result<VmmCapabilities> {
+        let input = PartitionPropertyExIn {
+            partition_id: HV_PARTITION_ID_SELF,
+            property_code: crate::abi::hv::property::VMM_CAPABILITIES,
+            ..Default::default()
+        };
+        Ok(self.call_out(code::GET_PARTITION_PROPERTY_EX, &input)?)
+    }
+
+    /// `HvCallGetSystemProperty` of a 32-bit property (the scheduler type).
+    pub(crate) fn get_system_property(&self, property: u32) -> Result<u32> {
+        let input = SystemPropertyIn {
+            property_id: property,
+            ..Default::default()
+        };
+        Ok(self.call_out::<_, u32>(code::GET_SYSTEM_PROPERTY, &input)?)
     }
 
     /// `HvCallSetPartitionProperty`.

@@ -70,15 +70,66 @@ impl Leaf {
     /// Makes the leaf: a fresh simulated hypervisor.
     #[cfg(mshv_sim)]
     pub(crate) fn new() -> Result<Self> {
-        Ok(Self {
-            sim: KBox::pin_init(crate::hvsim::HvSim::new(), GFP_KERNEL)?,
-        })
+        let sim = KBox::pin_init(crate::hvsim::HvSim::new()?, GFP_KERNEL)?;
+        sim.as_ref().start()?;
+        Ok(Self { sim })
     }
 
     /// The simulated hypervisor below this leaf.
     #[cfg(mshv_sim)]
     pub(crate) fn sim(&self) -> &crate::hvsim::HvSim {
         &self.sim
+    }
+
+    /// CPUID `leaf` (subleaf 0): the instruction in production; in the simulator build what
+    /// the simulated hypervisor's CPU answers, so that the host is found the same way in both.
+    pub(crate) fn cpuid(&self, leaf: u32) -> core::arch::x86_64::CpuidResult {
+        #[cfg(not(mshv_sim))]
+        {
+            core::arch::x86_64::__cpuid(leaf)
+        }
+        #[cfg(mshv_sim)]
+        {
+            self.sim.cpuid(leaf)
+        }
+    }
+
+    /// Reads SynIC MSR `msr` of this CPU (the caller keeps from migrating).
+    pub(crate) fn rdmsr(&self, msr: u32) -> u64 {
+        #[cfg(not(mshv_sim))]
+        {
+            crate::glue::synic::rdmsr(msr)
+        }
+        #[cfg(mshv_sim)]
+        {
+            self.sim.rdmsr(crate::glue::synic::this_cpu(), msr)
+        }
+    }
+
+    /// Writes SynIC MSR `msr` of this CPU (the caller keeps from migrating).
+    pub(crate) fn wrmsr(&self, msr: u32, value: u64) {
+        #[cfg(not(mshv_sim))]
+        {
+            crate::glue::synic::wrmsr(msr, value)
+        }
+        #[cfg(mshv_sim)]
+        {
+            self.sim.wrmsr(crate::glue::synic::this_cpu(), msr, value)
+        }
+    }
+
+    /// Hooks the SynIC interrupt handler (`None` unhooks it): the hypervisor callback vector
+    /// calls it in production, the simulator's irq_work in the simulator build, in hard-IRQ
+    /// context both.
+    pub(crate) fn set_isr(&self, isr: Option<unsafe extern "C" fn()>) {
+        #[cfg(not(mshv_sim))]
+        {
+            crate::glue::synic::set_isr(isr)
+        }
+        #[cfg(mshv_sim)]
+        {
+            self.sim.set_isr(isr)
+        }
     }
 
     /// Issues a hypercall with memory input and output; returns the raw result.

@@ -10,7 +10,9 @@
 //! imm8`, `inc`/`dec` of 8- and 16-bit registers, `jmp`/`jz`/`jnz rel8`, `mov al/ax/eax,
 //! [moffs16]` and `mov [moffs16], al/ax/eax`, `in`/`out` with an immediate port or DX (8, 16 and
 //! 32 bits), `hlt`, `nop`, `cli`, `sti`, and the operand-size prefix. Anything else ends the run
-//! with an unrecoverable-exception message.
+//! with an unrecoverable-exception message. `hlt` with interrupts enabled (`sti`) and none
+//! pending blocks the VP instead of being intercepted ([`Ran::Idle`]); with one pending it goes
+//! on at once (there is no IDT: the guest ends the interrupt with an EOI).
 
 use super::{
     gpa::GpaMap,
@@ -50,9 +52,13 @@ use AccessType::{
 const CF: u64 = 1 << 0;
 const ZF: u64 = 1 << 6;
 const SF: u64 = 1 << 7;
+/// Interrupts enabled: `hlt` then waits for one (the VP blocks) instead of being intercepted.
+const IF: u64 = 1 << 9;
 
-/// The register values of a VP right after it is created (the x86 reset state).
-pub(super) const RESET: [(u32, HvRegisterValue); 3] = [
+/// The register values of a VP right after it is created: the x86 reset state, and explicitly
+/// suspended, as Hyper-V creates VPs.
+pub(super) const RESET: [(u32, HvRegisterValue); 4] = [
+    (reg::EXPLICIT_SUSPEND, HvRegisterValue { low: 1, high: 0 }),
     (
         reg::RIP,
         HvRegisterValue {
@@ -85,8 +91,23 @@ enum Exit {
         access: AccessType,
     },
     Halt,
+    /// `hlt` with interrupts enabled: the VP waits for an interrupt (no intercept).
+    Idle,
     /// An instruction the interpreter does not know.
     Unknown,
+}
+
+/// How a run ended.
+// Returned by value once per dispatch; boxing the message would allocate for every intercept.
+#[expect(clippy::large_enum_variant)]
+pub(super) enum Ran {
+    /// On an intercept, whose message this is.
+    Intercept(Message),
+    /// The budget (a time slice) ran out.
+    Slice,
+    /// In `hlt` with interrupts enabled and none pending: the VP is blocked, RIP past the
+    /// `hlt`, until an interrupt is asserted.
+    Idle,
 }
 
 /// The interpreter's view of a VP.
@@ -256,7 +277,9 @@ impl Cpu {
         };
         let osize = |op: u8| if op & 1 == 0 { 1 } else { wide };
         match op {
-            0x90 | 0xfa | 0xfb => {}
+            0x90 => {}
+            0xfa => self.rflags &= !IF,
+            0xfb => self.rflags |= IF,
             0xb0..=0xb7 => {
                 let v = d.imm(self, mem, 1)? as u8;
                 self.set_r8(op - 0xb0, v);
@@ -376,6 +399,7 @@ impl Cpu {
             }
             0xec | 0xed => return io(self.gpr[2] as u16, osize(op), READ, d.len),
             0xee | 0xef => return io(self.gpr[2] as u16, osize(op), WRITE, d.len),
+            0xf4 if self.rflags & IF != 0 => return Err((Exit::Idle, d.len)),
             0xf4 => return Err((Exit::Halt, d.len)),
             _ => return Err((Exit::Unknown, d.len)),
         }
@@ -431,7 +455,7 @@ impl Decoder {
 fn message(vp_index: u32, cpu: &Cpu, exit: &Exit, len: u8, bytes: &[u8; 16]) -> Message {
     let access = match *exit {
         Exit::Io { access, .. } | Exit::Memory { access, .. } => access,
-        Exit::Halt | Exit::Unknown => EXECUTE,
+        Exit::Halt | Exit::Idle | Exit::Unknown => EXECUTE,
     };
     // The intercept header every intercept starts with.
     let header = InterceptHeader {
@@ -481,26 +505,33 @@ fn message(vp_index: u32, cpu: &Cpu, exit: &Exit, len: u8, bytes: &[u8; 16]) -> 
                 ..Default::default()
             },
         ),
-        Exit::Halt => Message::new(msg::X64_HALT, &header),
+        Exit::Halt | Exit::Idle => Message::new(msg::X64_HALT, &header),
         Exit::Unknown => Message::new(msg::UNRECOVERABLE_EXCEPTION, &header),
     }
 }
 
-/// Runs VP `vp_index` for at most `budget` instructions. Returns the intercept message when
-/// the guest stopped on one, `None` when the budget ran out.
-pub(super) fn run(
-    gpa: &mut GpaMap,
-    vp: &mut Vp,
-    vp_index: u32,
-    budget: usize,
-) -> Result<Option<Message>, u16> {
+/// Runs VP `vp_index` for at most `budget` instructions.
+pub(super) fn run(gpa: &mut GpaMap, vp: &mut Vp, vp_index: u32, budget: usize) -> Result<Ran, u16> {
     let mut cpu = Cpu::load(vp);
     let mut mem = Memory { gpa, eoi: false };
     for _ in 0..budget {
         let mut d = Decoder::new(cpu.rip);
-        if let Err((exit, len)) = cpu.step(&mut mem, &mut d) {
-            cpu.store(vp)?;
-            return Ok(Some(message(vp_index, &cpu, &exit, len, &d.bytes)));
+        match cpu.step(&mut mem, &mut d) {
+            Ok(()) => {}
+            // An interrupt is pending: `hlt` ends at once (the interpreter has no IDT; the
+            // guest goes on after it).
+            Err((Exit::Idle, _)) if !vp.pending.is_empty() => cpu.rip = d.next() & 0xffff,
+            Err((Exit::Idle, _)) => {
+                cpu.rip = d.next() & 0xffff;
+                cpu.store(vp)?;
+                return Ok(Ran::Idle);
+            }
+            Err((exit, len)) => {
+                cpu.store(vp)?;
+                return Ok(Ran::Intercept(message(
+                    vp_index, &cpu, &exit, len, &d.bytes,
+                )));
+            }
         }
         // An EOI ends the oldest pending interrupt; a level-triggered one is reported, after
         // the instruction (a trap, not a fault).
@@ -511,12 +542,12 @@ pub(super) fn run(
                     vp_index,
                     interrupt_vector: vector,
                 };
-                return Ok(Some(Message::new(msg::X64_APIC_EOI, &eoi)));
+                return Ok(Ran::Intercept(Message::new(msg::X64_APIC_EOI, &eoi)));
             }
         }
     }
     cpu.store(vp)?;
-    Ok(None)
+    Ok(Ran::Slice)
 }
 
 /// The segment registers in register-page order.
@@ -562,16 +593,39 @@ pub(super) fn load_dirty(vp: &mut Vp) -> Result<(), u16> {
 
 /// Publishes the VP's registers in its register page (valid, nothing dirty).
 pub(super) fn publish(vp: &Vp) {
+    publish_classes(vp, false);
+}
+
+/// Publishes the VP's registers in its register page but for the classes userspace marked
+/// dirty, which stay as they are, to be taken at the next dispatch (after a register hypercall,
+/// which takes nothing from the page).
+pub(super) fn publish_keeping_dirty(vp: &Vp) {
+    publish_classes(vp, true);
+}
+
+fn publish_classes(vp: &Vp, keep_dirty: bool) {
     let Some(page) = register_page(vp) else {
         return;
     };
-    for i in 0..16 {
-        page.set_gpr(i, vp.register(reg::RAX + i as u32).low);
+    let dirty = if keep_dirty { page.dirty() } else { 0 };
+    if dirty & class::GENERAL == 0 {
+        for i in 0..16 {
+            page.set_gpr(i, vp.register(reg::RAX + i as u32).low);
+        }
     }
-    page.set_rip(vp.register(reg::RIP).low);
-    page.set_rflags(vp.register(reg::RFLAGS).low);
-    for (i, &name) in PAGE_SEGMENTS.iter().enumerate() {
-        page.set_segment(i, vp.register(name).into());
+    if dirty & class::IP == 0 {
+        page.set_rip(vp.register(reg::RIP).low);
+    }
+    if dirty & class::FLAGS == 0 {
+        page.set_rflags(vp.register(reg::RFLAGS).low);
+    }
+    if dirty & class::SEGMENT == 0 {
+        for (i, &name) in PAGE_SEGMENTS.iter().enumerate() {
+            page.set_segment(i, vp.register(name).into());
+        }
     }
     page.publish();
+    if dirty != 0 {
+        page.mark_dirty(dirty);
+    }
 }

@@ -19,7 +19,11 @@
 //!   benchmark is measured against;
 //! - `forge` (write `withdraw <pfn>` or `state_page <pfn>`, or `clear`): the next withdraw
 //!   returns that PFN as its first page, or the next state page mapped is that PFN, as a
-//!   hostile hypervisor would; for the driver's checks to refuse.
+//!   hostile hypervisor would; for the driver's checks to refuse;
+//! - `synic` (write): posts a forged SynIC message to SINT0 of the writer's CPU, as a broken
+//!   or hostile hypervisor might: `bitset <pt> <format> <vp_count> <bank mask> <bank>...`,
+//!   `pair <vp_count> <pt> <vp>` (the one pair repeated), `opaque <pt> <vp>`, or `type <type>`
+//!   (an empty message of any type). `state` shows `synic <delivered> <dropped>`.
 
 use core::fmt;
 
@@ -89,6 +93,8 @@ fn state<D: Driver>(hv: &Arc<D>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let deposited = hv.sim().partition(id).map_or(0, |p| p.deposited);
         writeln!(f, "partition {id} {deposited}")?;
     }
+    let (delivered, dropped) = hv.sim().synic_counts();
+    writeln!(f, "synic {delivered} {dropped}")?;
     // One line per asserted interrupt the guest has not taken.
     for (pt, vp, vector) in hv.sim().all_pending().map_err(|_| fmt::Error)? {
         writeln!(f, "pending {pt} {vp} {vector:#x}")?;
@@ -173,6 +179,68 @@ fn forge<D: Driver>(hv: &Arc<D>, reader: &mut UserSliceReader) -> Result {
     Ok(())
 }
 
+fn synic<D: Driver>(hv: &Arc<D>, reader: &mut UserSliceReader) -> Result {
+    use crate::abi::hv::{
+        message::Message,
+        msg,
+        synic::{
+            OpaqueIntercept,
+            VpSignalBitset,
+            VpSignalPair,
+            PAIRS, //
+        },
+    };
+    let mut buf = [0u8; 128];
+    let s = line(reader, &mut buf)?;
+    let mut w = s.split_whitespace();
+    let what = w.next().ok_or(EINVAL)?;
+    let mut next = || -> Result<u64> { number(w.next().ok_or(EINVAL)?) };
+    let m = match what {
+        "bitset" => {
+            let mut b = VpSignalBitset {
+                partition_id: next()?,
+                format: next()?,
+                vp_count: u16::try_from(next()?)?,
+                valid_bank_mask: next()?,
+                ..Default::default()
+            };
+            for bank in b.banks.iter_mut() {
+                match next() {
+                    Ok(v) => *bank = v,
+                    Err(_) => break,
+                }
+            }
+            Message::new(msg::SCHEDULER_VP_SIGNAL_BITSET, &b)
+        }
+        "pair" => {
+            let count = u8::try_from(next()?)?;
+            let (pt, vp) = (next()?, u32::try_from(next()?)?);
+            let p = VpSignalPair {
+                overflow_count: 0,
+                vp_count: count,
+                reserved1: [0; 3],
+                partition_ids: [pt; PAIRS],
+                vp_indexes: [vp; PAIRS],
+                reserved2: [0; 4],
+            };
+            Message::new(msg::SCHEDULER_VP_SIGNAL_PAIR, &p)
+        }
+        "opaque" => {
+            let pt = next()?;
+            let o = OpaqueIntercept {
+                vp_index: u32::try_from(next()?)?,
+            };
+            let mut m = Message::new(msg::OPAQUE_INTERCEPT, &o);
+            m.header.sender = pt;
+            m
+        }
+        "type" => Message::new(u32::try_from(next()?)?, &0u64),
+        _ => return Err(EINVAL),
+    };
+    hv.sim().post_forged(&m);
+    Ok(())
+}
+
 fn partial_reps<D: Driver>(hv: &Arc<D>, reader: &mut UserSliceReader) -> Result {
     let mut buf = [0u8; 128];
     hv.sim().set_partial_reps(number(line(reader, &mut buf)?)?);
@@ -191,6 +259,7 @@ pub(crate) fn register<D: Driver>(hv: &Arc<D>) -> Result<Pin<KBox<Scope<Arc<D>>>
         dir.read_write_callback_file(c"gpa", hv, &gpa_show::<D>, &gpa_set::<D>);
         dir.write_only_callback_file(c"pin", hv, &pin::<D>);
         dir.write_only_callback_file(c"forge", hv, &forge::<D>);
+        dir.write_only_callback_file(c"synic", hv, &synic::<D>);
     });
     KBox::pin_init(scope, GFP_KERNEL)
 }

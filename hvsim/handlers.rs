@@ -33,6 +33,7 @@ use crate::{
         property,
         reg,
         status,
+        system_property,
         vp_state,
         vp_state_page,
         AssertInterruptIn,
@@ -47,7 +48,10 @@ use crate::{
         InstallInterceptIn,
         MemoryPoolIn,
         PartitionIdIn,
+        PartitionPropertyExIn,
         PartitionPropertyIn,
+        SystemPropertyIn,
+        VmmCapabilities,
         VpIn,
         VpRegistersIn,
         VpStateIn,
@@ -69,10 +73,12 @@ use partition::{
     finalize_partition,
     get_property,
     get_property_ex,
+    get_system_property,
     initialize_partition,
     set_property,
     withdraw, //
 };
+pub(super) use vp::run_resumed;
 use vp::{
     assert_interrupt,
     create_vp,
@@ -156,7 +162,12 @@ pub(super) fn spec(call: u16) -> Option<Spec> {
         code::FINALIZE_PARTITION => fast8(finalize_partition),
         code::DELETE_PARTITION => fast8(delete_partition),
         code::GET_PARTITION_PROPERTY => simple(16, 8, get_property),
-        code::GET_PARTITION_PROPERTY_EX => simple(16, 0, get_property_ex),
+        code::GET_PARTITION_PROPERTY_EX => simple(
+            size_of::<PartitionPropertyExIn>(),
+            size_of::<VmmCapabilities>(),
+            get_property_ex,
+        ),
+        code::GET_SYSTEM_PROPERTY => simple(size_of::<SystemPropertyIn>(), 8, get_system_property),
         code::SET_PARTITION_PROPERTY => simple(size_of::<PartitionPropertyIn>(), 0, set_property),
         code::DEPOSIT_MEMORY => rep(size_of::<PartitionIdIn>(), 8, 0, deposit),
         code::WITHDRAW_MEMORY => rep(size_of::<MemoryPoolIn>(), 0, 8, withdraw),

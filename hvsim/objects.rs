@@ -86,6 +86,8 @@ pub(crate) struct Vp {
     pub(super) states: [Option<KBox<[u8; HV_PAGE_SIZE]>>; 4],
     /// Stopped on an intercept: the next dispatch must clear the intercept suspend.
     pub(super) suspended: bool,
+    /// Blocked in `hlt` with interrupts enabled, until an interrupt is asserted.
+    pub(super) halted: bool,
     /// The synthetic timers' state (`struct hv_synthetic_timers_state`).
     pub(super) timers: [u8; TIMERS_STATE_SIZE],
 }
@@ -102,6 +104,7 @@ impl Default for Vp {
             level: KVec::new(),
             states: [None, None, None, None],
             suspended: false,
+            halted: false,
             timers: [0; TIMERS_STATE_SIZE],
         }
     }
@@ -110,6 +113,12 @@ impl Default for Vp {
 impl Vp {
     /// The value of register `name` (0 until set).
     pub(crate) fn register(&self, name: u32) -> crate::abi::hv::HvRegisterValue {
+        if name == crate::abi::hv::reg::INTERCEPT_SUSPEND {
+            return crate::abi::hv::HvRegisterValue {
+                low: u64::from(self.suspended),
+                high: 0,
+            };
+        }
         self.regs
             .iter()
             .find(|(n, _)| *n == name)

@@ -125,6 +125,7 @@ spec=$OUT/initramfs.list
 	done
 	echo "file /bin/mshv_bench $MSHV_ROOT/build/tests/mshv_bench 0755 0 0"
 	echo "file /bin/mshv_io_bench $MSHV_ROOT/build/tests/mshv_io_bench 0755 0 0"
+	echo "file /bin/mshv_idle_bench $MSHV_ROOT/build/tests/mshv_idle_bench 0755 0 0"
 	echo "file /bin/mshv_fuzz $MSHV_ROOT/build/tests/mshv_fuzz 0755 0 0"
 	echo "file /bin/mshv-ioctls-hello $MSHV_CACHE/cargo-target/x86_64-unknown-linux-gnu/release/mshv-ioctls-hello 0755 0 0"
 } >"$spec"

@@ -389,8 +389,11 @@ TEST_F(vm, no_hypercall_on_the_way)
 	gets = sim_calls(HVCALL_GET_VP_REGISTERS);
 	expect_ucall(_metadata, self->vp, 1);
 	EXPECT_EQ(1, count(self->efd));
-	/* One SetVpRegisters: the test's own, stepping over the ucall. */
-	EXPECT_EQ(sets + 1, sim_calls(HVCALL_SET_VP_REGISTERS));
+	/*
+	 * Two SetVpRegisters: the driver's, clearing the explicit suspend a VP is created with
+	 * (its first run), and the test's own, stepping over the ucall.
+	 */
+	EXPECT_EQ(sets + 2, sim_calls(HVCALL_SET_VP_REGISTERS));
 	EXPECT_EQ(gets, sim_calls(HVCALL_GET_VP_REGISTERS));
 }
 

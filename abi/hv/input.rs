@@ -51,6 +51,35 @@ pub(crate) struct PartitionPropertyIn {
     pub(crate) property_value: u64,
 }
 
+/// `HvCallGetPartitionPropertyEx` (`struct hv_input_get_partition_property_ex`).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct PartitionPropertyExIn {
+    pub(crate) partition_id: u64,
+    pub(crate) property_code: u32,
+    pub(crate) padding: u32,
+    pub(crate) arg: u64,
+}
+
+/// The VMM capabilities, an extended property (`struct hv_partition_property_vmm_capabilities`).
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub(crate) struct VmmCapabilities {
+    pub(crate) bank_count: u16,
+    pub(crate) reserved: [u16; 3],
+    /// The banks of capability bits (`vmm_caps::*` in the first).
+    pub(crate) banks: [u64; 1],
+}
+
+/// `HvCallGetSystemProperty` (`struct hv_input_get_system_property`).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct SystemPropertyIn {
+    pub(crate) property_id: u32,
+    pub(crate) reserved: u32,
+    pub(crate) arg: u64,
+}
+
 /// The head of `HvCallDepositMemory` and `HvCallWithdrawMemory` (a PFN list follows / is output).
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
@@ -188,6 +217,9 @@ plain_data!(
     CreatePartitionIn = 56,
     PartitionIdIn = 8,
     PartitionPropertyIn = 24,
+    PartitionPropertyExIn = 24,
+    VmmCapabilities = 16,
+    SystemPropertyIn = 16,
     MemoryPoolIn = 16,
     GpaPagesIn = 24,
     CreateVpIn = 40,

@@ -201,6 +201,12 @@ impl RegisterPage {
         self.write(off + offset_of!(SegmentRegister, attributes), s.attributes);
     }
 
+    /// The interrupt vectors the parent listed for injection (`interrupt_vectors`): nonzero
+    /// when there are some.
+    pub(crate) fn interrupt_vectors(&self) -> u64 {
+        self.read(offset_of!(Layout, interrupt_vectors))
+    }
+
     /// Publishes the page: version 1, valid, nothing dirty (the hypervisor's side of the ABI).
     #[cfg_attr(not(mshv_sim), expect(dead_code))]
     pub(crate) fn publish(&self) {

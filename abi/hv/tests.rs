@@ -269,6 +269,119 @@ const C_MIRRORS: &[(&str, u64)] = {
             "sizeof(struct hv_input_get_gpa_pages_access_state)",
             n(size_of::<GpaAccessStatesIn>()),
         ),
+        (
+            "sizeof(struct hv_input_get_partition_property_ex)",
+            n(size_of::<PartitionPropertyExIn>()),
+        ),
+        (
+            "offsetof(struct hv_input_get_partition_property_ex, arg)",
+            n(offset_of!(PartitionPropertyExIn, arg)),
+        ),
+        (
+            "sizeof(struct hv_partition_property_vmm_capabilities)",
+            n(size_of::<VmmCapabilities>()),
+        ),
+        (
+            "offsetof(struct hv_partition_property_vmm_capabilities, as_uint64)",
+            n(offset_of!(VmmCapabilities, banks)),
+        ),
+        (
+            "HV_PARTITION_VMM_CAPABILITIES_BANK_COUNT",
+            vmm_caps::BANK_COUNT as u64,
+        ),
+        (
+            "HV_PARTITION_PROPERTY_VMM_CAPABILITIES",
+            property::VMM_CAPABILITIES as u64,
+        ),
+        (
+            "HV_PARTITION_PROPERTY_INTEGRATED_SCHEDULER_ENABLED",
+            property::INTEGRATED_SCHEDULER_ENABLED as u64,
+        ),
+        (
+            "sizeof(struct hv_input_get_system_property)",
+            n(size_of::<SystemPropertyIn>()),
+        ),
+        // The scheduler type is the first 4 bytes of an 8-byte union.
+        ("sizeof(struct hv_output_get_system_property)", 8),
+        (
+            "HVCALL_GET_SYSTEM_PROPERTY",
+            code::GET_SYSTEM_PROPERTY as u64,
+        ),
+        (
+            "HV_SYSTEM_PROPERTY_SCHEDULER_TYPE",
+            system_property::SCHEDULER_TYPE as u64,
+        ),
+        ("HV_SCHEDULER_TYPE_LP", scheduler::LP as u64),
+        ("HV_SCHEDULER_TYPE_LP_SMT", scheduler::LP_SMT as u64),
+        ("HV_SCHEDULER_TYPE_CORE_SMT", scheduler::CORE_SMT as u64),
+        ("HV_SCHEDULER_TYPE_ROOT", scheduler::ROOT as u64),
+        (
+            "sizeof(struct hv_vp_signal_bitset_scheduler_message)",
+            n(size_of::<synic::VpSignalBitset>()),
+        ),
+        (
+            "offsetof(struct hv_vp_signal_bitset_scheduler_message, vp_bitset)",
+            n(offset_of!(synic::VpSignalBitset, format)),
+        ),
+        (
+            "sizeof(struct hv_vp_signal_pair_scheduler_message)",
+            n(size_of::<synic::VpSignalPair>()),
+        ),
+        (
+            "offsetof(struct hv_vp_signal_pair_scheduler_message, partition_ids)",
+            n(offset_of!(synic::VpSignalPair, partition_ids)),
+        ),
+        (
+            "offsetof(struct hv_vp_signal_pair_scheduler_message, vp_indexes)",
+            n(offset_of!(synic::VpSignalPair, vp_indexes)),
+        ),
+        (
+            "HV_MESSAGE_MAX_PARTITION_VP_PAIR_COUNT",
+            synic::PAIRS as u64,
+        ),
+        (
+            "sizeof(struct hv_opaque_intercept_message)",
+            n(size_of::<synic::OpaqueIntercept>()),
+        ),
+        (
+            "sizeof(struct hv_async_completion_message_payload)",
+            n(size_of::<synic::AsyncCompletion>()),
+        ),
+        ("HVMSG_OPAQUE_INTERCEPT", msg::OPAQUE_INTERCEPT as u64),
+        (
+            "HVMSG_SYNIC_SINT_INTERCEPT",
+            msg::SYNIC_SINT_INTERCEPT as u64,
+        ),
+        (
+            "HVMSG_ASYNC_CALL_COMPLETION",
+            msg::ASYNC_CALL_COMPLETION as u64,
+        ),
+        (
+            "HVMSG_SCHEDULER_VP_SIGNAL_BITSET",
+            msg::SCHEDULER_VP_SIGNAL_BITSET as u64,
+        ),
+        (
+            "HVMSG_SCHEDULER_VP_SIGNAL_PAIR",
+            msg::SCHEDULER_VP_SIGNAL_PAIR as u64,
+        ),
+        ("HV_GENERIC_SET_SPARSE_4K", synic::GENERIC_SET_SPARSE_4K),
+        ("HV_SYNIC_SINT_COUNT", synic::sint::COUNT as u64),
+        (
+            "HV_SYNIC_INTERCEPTION_SINT_INDEX",
+            synic::sint::INTERCEPTION as u64,
+        ),
+        ("HV_SYNIC_DOORBELL_SINT_INDEX", synic::sint::DOORBELL as u64),
+        ("HV_SYNIC_SINT_MASKED", synic::sint::MASKED),
+        ("HV_SYNIC_SINT_AUTO_EOI", synic::sint::AUTO_EOI),
+        ("HV_SYNIC_SINT_VECTOR_MASK", synic::sint::VECTOR_MASK),
+        ("HV_SYNIC_SIMP_ENABLE", synic::msr::ENABLE),
+        ("HV_SYNIC_CONTROL_ENABLE", synic::msr::ENABLE),
+        ("HV_X64_MSR_SCONTROL", synic::msr::SCONTROL as u64),
+        ("HV_X64_MSR_SIEFP", synic::msr::SIEFP as u64),
+        ("HV_X64_MSR_SIMP", synic::msr::SIMP as u64),
+        ("HV_X64_MSR_EOM", synic::msr::EOM as u64),
+        ("HV_X64_MSR_SIRBP", synic::msr::SIRBP as u64),
+        ("HV_X64_MSR_SINT0", synic::msr::SINT0 as u64),
     ]
 };
 

@@ -98,15 +98,59 @@ const PROPERTIES: &[(u32, u64, bool, bool)] = &[
     (property::PROCESSOR_FEATURES1, 0, false, false),
 ];
 
-/// `HvCallGetPartitionPropertyEx`: the simulated hypervisor has no extended properties and
-/// answers as hypervisors before them do (VMMs read this as "no VMM capabilities").
+/// `HvCallGetPartitionPropertyEx`: the caller's own VMM capabilities and, on L1VH, whether the
+/// integrated scheduler is on. Rule of this simulator: no other extended property exists
+/// (`UNKNOWN_PROPERTY`), and a hypervisor from before the VMM capabilities (`sim_no_vmm_caps`)
+/// does not know the call.
 pub(super) fn get_property_ex(
-    _st: &mut SimState,
+    st: &mut SimState,
     c: Control,
-    _input: &[u8],
-    _out: &mut [u8],
+    input: &[u8],
+    out: &mut [u8],
 ) -> Outcome {
-    Err(bad(status::ACCESS_DENIED, c))
+    let i: PartitionPropertyExIn = head(input);
+    let host = st.host;
+    if host.no_vmm_caps {
+        return Err(bad(status::INVALID_HYPERCALL_CODE, c));
+    }
+    if i.padding != 0 {
+        return Err(bad(status::INVALID_PARAMETER, c));
+    }
+    if i.partition_id != HV_PARTITION_ID_SELF {
+        st.partition(i.partition_id).map_err(|s| bad(s, c))?;
+        return Err(bad(status::UNKNOWN_PROPERTY, c));
+    }
+    match i.property_code {
+        property::VMM_CAPABILITIES => wr(out, 0, &host.vmm_capabilities()),
+        property::INTEGRATED_SCHEDULER_ENABLED if !host.is_root() => {
+            wr(out, 0, &u64::from(host.parent_dispatches()))
+        }
+        _ => return Err(bad(status::UNKNOWN_PROPERTY, c)),
+    }
+    Ok(0)
+}
+
+/// `HvCallGetSystemProperty`: the scheduler type, to the root only. Rules of this simulator: an
+/// L1VH caller is refused (`ACCESS_DENIED`), and a property it does not model is an
+/// `INVALID_PARAMETER`.
+pub(super) fn get_system_property(
+    st: &mut SimState,
+    c: Control,
+    input: &[u8],
+    out: &mut [u8],
+) -> Outcome {
+    let i: SystemPropertyIn = head(input);
+    if i.reserved != 0 {
+        return Err(bad(status::INVALID_PARAMETER, c));
+    }
+    if !st.host.is_root() {
+        return Err(bad(status::ACCESS_DENIED, c));
+    }
+    match i.property_id {
+        system_property::SCHEDULER_TYPE => wr(out, 0, &u64::from(st.host.scheduler_type())),
+        _ => return Err(bad(status::INVALID_PARAMETER, c)),
+    }
+    Ok(0)
 }
 
 pub(super) fn get_property(st: &mut SimState, c: Control, input: &[u8], out: &mut [u8]) -> Outcome {

@@ -4,6 +4,10 @@
 //! intercepts, interrupts, and dispatch (the guest CPU runs in `hvsim/cpu.rs`).
 
 use super::*;
+use crate::hvsim::{
+    cpu::Ran,
+    Signal, //
+};
 
 pub(super) fn create_vp(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8]) -> Outcome {
     let i: CreateVpIn = head(input);
@@ -112,20 +116,17 @@ pub(super) fn get_registers(
         if !known_register(name) {
             return Err((status::INVALID_PARAMETER, r));
         }
-        let v = vp
-            .regs
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| *v)
-            .unwrap_or_default();
-        wr(out, r * 16, &v);
+        wr(out, r * 16, &vp.register(name));
     }
     Ok(range.end)
 }
 
 pub(super) fn set_registers(st: &mut SimState, c: Control, input: &[u8], _: &mut [u8]) -> Outcome {
+    let i: VpRegistersIn = head(input);
     let range = reps(st, c);
+    let dispatches = st.host.parent_dispatches();
     let vp = vp_of(st, input, c)?;
+    let was_suspended = vp.register(reg::EXPLICIT_SUSPEND).low & 1 != 0;
     let mut result = Ok(range.end);
     for r in range.clone() {
         let a: HvRegisterAssoc = rd(input, 16 + r * 32).unwrap_or_default();
@@ -138,9 +139,84 @@ pub(super) fn set_registers(st: &mut SimState, c: Control, input: &[u8], _: &mut
             break;
         }
     }
-    // The registers set before a failure are set: the register page shows them too.
-    crate::hvsim::cpu::publish(vp);
+    // The registers set before a failure are set: the register page shows them too, but for
+    // the classes userspace marked dirty there, which the next dispatch takes.
+    crate::hvsim::cpu::publish_keeping_dirty(vp);
+    // A VP the root scheduler left blocked on its explicit suspend can run again: the root is
+    // told, as for any blocked VP that becomes ready. Under the hypervisor's scheduler a VP with
+    // neither suspend set runs on its own.
+    let resumed = was_suspended && vp.register(reg::EXPLICIT_SUSPEND).low & 1 == 0;
+    let runnable = runnable(vp);
+    if resumed && dispatches {
+        signal(st, i.partition_id, i.vp_index, c)?;
+    } else if runnable && !dispatches {
+        st.wake_runner = true;
+    }
     result
+}
+
+/// Tells the root that VP `vp` of partition `pt` is ready to be dispatched again (a scheduler
+/// message, posted when the call returns).
+fn signal(st: &mut SimState, pt: u64, vp: u32, c: Control) -> Result<(), (u16, usize)> {
+    st.outbox
+        .push(Signal::Ready { pt, vp }, GFP_ATOMIC)
+        .map_err(|_| bad(status::INSUFFICIENT_MEMORY, c))
+}
+
+/// Whether the hypervisor's scheduler runs VP `vp`: neither suspend set, not blocked in `hlt`
+/// without an interrupt, and with its intercept message page (where its intercepts go).
+fn runnable(vp: &Vp) -> bool {
+    vp.register(reg::EXPLICIT_SUSPEND).low & 1 == 0
+        && !vp.suspended
+        && !(vp.halted && vp.pending.is_empty())
+        && vp.state_pages[vp_state_page::INTERCEPT_MESSAGE as usize].is_some()
+}
+
+/// The hypervisor's scheduler: runs one time slice of every runnable VP (a VP that stops on an
+/// intercept is intercept-suspended, with its message in its intercept message page and the
+/// parent notified). Returns whether any VP is still runnable.
+pub(in crate::hvsim) fn run_resumed(st: &mut SimState) -> bool {
+    let mut again = false;
+    let SimState {
+        partitions, outbox, ..
+    } = st;
+    for (idx, p) in partitions.iter_mut().enumerate() {
+        let Some(p) = p.as_deref_mut().filter(|p| p.state == State::Initialized) else {
+            continue;
+        };
+        let pt = idx as u64 + 1;
+        let Partition { vps, gpa, .. } = p;
+        for (vp_index, vp) in vps.iter_mut().enumerate() {
+            let Some(vp) = vp.as_deref_mut().filter(|v| runnable(v)) else {
+                continue;
+            };
+            let vp_index = vp_index as u32;
+            let Some(page) = vp.state_pages[vp_state_page::INTERCEPT_MESSAGE as usize]
+                .and_then(|pfn| glue::phys_to_virt(pfn << 12))
+            else {
+                continue;
+            };
+            vp.halted = false;
+            if crate::hvsim::cpu::load_dirty(vp).is_err() {
+                continue;
+            }
+            let ran = crate::hvsim::cpu::run(gpa, vp, vp_index, DISPATCH_BUDGET);
+            crate::hvsim::cpu::publish(vp);
+            match ran {
+                Ok(Ran::Intercept(message)) => {
+                    // SAFETY: As in `dispatch_vp`: the VP's own intercept message page, which
+                    // the parent reads only once notified, while the VP is suspended.
+                    unsafe { MessagePage::new(page) }.write(&message);
+                    vp.suspended = true;
+                    let _ = outbox.push(Signal::Intercept { pt, vp: vp_index }, GFP_ATOMIC);
+                }
+                Ok(Ran::Slice) => again = true,
+                Ok(Ran::Idle) => vp.halted = true,
+                Err(_) => {}
+            }
+        }
+    }
+    again
 }
 
 /// The VP a state-page call names, after checking its header.
@@ -318,11 +394,14 @@ pub(super) fn assert_interrupt(
     if i.interrupt_type > 7 || (i.interrupt_type <= 1 && !(16..=255).contains(&i.vector)) {
         return Err(bad(status::INVALID_PARAMETER, c));
     }
+    let dispatches = st.host.parent_dispatches();
     let p = st.partition(i.partition_id).map_err(|s| bad(s, c))?;
     require(p, &[State::Initialized], c)?;
     // Physical destination: the APIC ID is the VP index.
     let dest = u32::try_from(i.dest_addr).map_err(|_| bad(status::INVALID_VP_INDEX, c))?;
     let vp = p.vp(dest).map_err(|s| bad(s, c))?;
+    // A VP blocked in `hlt` becomes ready: the root scheduler is told.
+    let wake = vp.halted && dispatches;
     if !vp.pending.contains(&i.vector) {
         vp.pending
             .push(i.vector, GFP_ATOMIC)
@@ -335,6 +414,12 @@ pub(super) fn assert_interrupt(
             .push(i.vector, GFP_ATOMIC)
             .map_err(|_| bad(status::INSUFFICIENT_MEMORY, c))?;
     }
+    let run = !dispatches && runnable(vp);
+    if wake {
+        signal(st, i.partition_id, dest, c)?;
+    } else if run {
+        st.wake_runner = true;
+    }
     Ok(0)
 }
 
@@ -343,7 +428,12 @@ const DISPATCH_BUDGET: usize = 4096;
 
 pub(super) fn dispatch_vp(st: &mut SimState, c: Control, input: &[u8], out: &mut [u8]) -> Outcome {
     let i: DispatchVpIn = head(input);
-    if i.flags & !dispatch::FLAG_CLEAR_INTERCEPT_SUSPEND != 0 {
+    // Rule of this simulator: only a parent that schedules VPs itself may dispatch them.
+    if !st.host.parent_dispatches() {
+        return Err(bad(status::ACCESS_DENIED, c));
+    }
+    let known = dispatch::FLAG_CLEAR_INTERCEPT_SUSPEND | dispatch::FLAG_SCAN_INTERRUPT_INJECTION;
+    if i.flags & !known != 0 {
         return Err(bad(status::INVALID_PARAMETER, c));
     }
     let p = st.partition(i.partition_id).map_err(|s| bad(s, c))?;
@@ -362,21 +452,34 @@ pub(super) fn dispatch_vp(st: &mut SimState, c: Control, input: &[u8], out: &mut
         return Err(bad(status::INVALID_VP_STATE, c));
     };
     vp.suspended = false;
-    // Register classes userspace changed through the register page go in first; the page shows
-    // the registers as they are when the dispatch returns.
-    crate::hvsim::cpu::load_dirty(vp).map_err(|s| bad(s, c))?;
-    let ran = crate::hvsim::cpu::run(gpa, vp, i.vp_index, DISPATCH_BUDGET);
-    crate::hvsim::cpu::publish(vp);
-    let (state, event) = match ran.map_err(|s| bad(s, c))? {
-        Some(message) => {
-            // SAFETY: The intercept message page is deposited memory the simulator handed out
-            // as the VP's state page: it stays mapped while the module is loaded, and the
-            // driver reads it only between dispatches.
-            unsafe { MessagePage::new(page) }.write(&message);
-            vp.suspended = true;
-            (dispatch::STATE_READY, dispatch::EVENT_INTERCEPT)
+    let (state, event) = if vp.register(reg::EXPLICIT_SUSPEND).low & 1 != 0 {
+        // Explicitly suspended (as every VP starts): blocked until the root clears it.
+        (dispatch::STATE_BLOCKED, dispatch::EVENT_SUSPEND)
+    } else if vp.halted && vp.pending.is_empty() {
+        // Still in `hlt`: nothing to run until an interrupt comes.
+        (dispatch::STATE_BLOCKED, dispatch::EVENT_NONE)
+    } else {
+        vp.halted = false;
+        // Register classes userspace changed through the register page go in first; the page
+        // shows the registers as they are when the dispatch returns.
+        crate::hvsim::cpu::load_dirty(vp).map_err(|s| bad(s, c))?;
+        let ran = crate::hvsim::cpu::run(gpa, vp, i.vp_index, DISPATCH_BUDGET);
+        crate::hvsim::cpu::publish(vp);
+        match ran.map_err(|s| bad(s, c))? {
+            Ran::Intercept(message) => {
+                // SAFETY: The intercept message page is deposited memory the simulator handed
+                // out as the VP's state page: it stays mapped while the module is loaded, and
+                // the driver reads it only between dispatches.
+                unsafe { MessagePage::new(page) }.write(&message);
+                vp.suspended = true;
+                (dispatch::STATE_READY, dispatch::EVENT_INTERCEPT)
+            }
+            Ran::Slice => (dispatch::STATE_READY, dispatch::EVENT_SUSPEND),
+            Ran::Idle => {
+                vp.halted = true;
+                (dispatch::STATE_BLOCKED, dispatch::EVENT_NONE)
+            }
         }
-        None => (dispatch::STATE_READY, dispatch::EVENT_SUSPEND),
     };
     wr(
         out,

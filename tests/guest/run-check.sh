@@ -71,6 +71,31 @@ wait $remote
 echo "[rmmod_sim] exit=$?"
 dump_dmesg kselftest
 merge_kcov
+
+# The simulator loaded as each host it can be, and the driver's module init on each (its loads
+# traced too).
+run host_modes_test sh /tests/host_modes_test.sh
+dump_dmesg hosts
+# The programs that run VPs again, under the hypervisor's scheduler: a root with the core
+# scheduler, and L1VH without the integrated one. Results are named <program>@<host>.
+GLOB=/sys/module/kunit/parameters/filter_glob
+[ -w $GLOB ] && echo "mshv_no_suite_again" >$GLOB
+for host in "1 core" "2 l1vh"; do
+	/bin/mshv-kcov-run insmod /lib/mshv/sim/mshv.ko sim_host="${host%% *}"
+	echo "[insmod_sim@${host#* }] exit=$?"
+	/bin/mshv-kcov-run --remote &
+	remote=$!
+	for t in run_vp_test blocked_vp_test irqfd_test; do
+		run "$t@${host#* }" "/tests/$t"
+	done
+	kill -TERM $remote
+	wait $remote
+	/bin/mshv-kcov-run rmmod mshv
+	echo "[rmmod_sim@${host#* }] exit=$?"
+	dump_dmesg "hypervisor-scheduler-${host#* }"
+	merge_kcov
+done
+[ -w $GLOB ] && echo "*" >$GLOB
 echo "MSHV-KCOV-BEGIN $(wc -l </tmp/kcov.all)"
 cat /tmp/kcov.all
 echo "MSHV-KCOV-END"
