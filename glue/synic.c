@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The SynIC's kernel side, for mshv_synic.rs: the CPU hotplug state the
- * per-CPU setup hangs on, the mappings of the hypervisor's pages, and, in the
- * production build only, the SynIC MSRs and the hypervisor callback vector's
- * handler hook. The simulator build gets irq_work instead, to deliver its
- * messages in hard-IRQ context. Wrappers only; no logic lives here.
+ * per-CPU setup hangs on, the mappings of the hypervisor's pages, the vector
+ * handler's hard-IRQ part and the BH work item it hands messages to, and, in
+ * the production build only, the SynIC MSRs and the hypervisor callback
+ * vector's hook. For the simulator (hvsim/synic.rs, hvsim.rs): irq_works that
+ * deliver its messages (one in hard-IRQ context, as the vector), and the work
+ * item that runs VPs under its hypervisor scheduler. Wrappers only.
  */
 #include <linux/cpuhotplug.h>
 #include <linux/io.h>
