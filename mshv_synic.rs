@@ -111,14 +111,25 @@ impl Kick {
         self.wait.notify_all();
     }
 
-    /// Waits for a wake-up of kind `why`, not stopped by signals, and takes it: for a message
-    /// the hypervisor has committed to send.
-    pub(crate) fn wait_uninterruptible(&self, why: u8) {
-        let mut kicked = self.kicked.lock();
-        while *kicked & why == 0 {
-            self.wait.wait(&mut kicked);
+    /// Waits for a wake-up of kind `why` that the hypervisor has committed to give (a message
+    /// in flight), with a signal pending, and takes it. Only a fatal signal ends the wait
+    /// (`EINTR`: the message is lost with the process), so a hypervisor that never sends it
+    /// cannot keep a killed task in the kernel; until then the task yields the CPU between
+    /// looks, as the message normally arrives within microseconds.
+    pub(crate) fn wait_in_flight(&self, why: u8) -> Result {
+        loop {
+            {
+                let mut kicked = self.kicked.lock();
+                if *kicked & why != 0 {
+                    *kicked &= !why;
+                    return Ok(());
+                }
+            }
+            if glue::fatal_signal_pending() {
+                return Err(EINTR);
+            }
+            glue::cond_resched();
         }
-        *kicked &= !why;
     }
 
     /// Waits for a wake-up of kind `why`, or until `ready()`, and takes the wake-up. `EINTR` at

@@ -266,7 +266,8 @@ impl Vp {
     /// an intercept (an opaque intercept message on SINT0, which kicks the VP), until one the
     /// kernel does not handle, which is then pending in the message page. At a signal the VP is
     /// suspended; if an intercept arrived meanwhile (the intercept suspend is set) its message is
-    /// in flight and is waited for, so `EINTR` never loses one (upstream's way).
+    /// in flight and is waited for, so `EINTR` never loses one (upstream's way; unlike upstream
+    /// the wait ends at a fatal signal).
     fn resume_to_intercept(&self, st: &mut RunState) -> Result {
         let pt = &self.partition;
         loop {
@@ -291,7 +292,7 @@ impl Vp {
                 if !self.suspend_for_signal()? {
                     return Err(EINTR);
                 }
-                self.kick.wait_uninterruptible(INTERCEPTED);
+                self.kick.wait_in_flight(INTERCEPTED)?;
             }
             if self.handle_intercept()? {
                 continue;
